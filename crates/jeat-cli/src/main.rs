@@ -2,6 +2,7 @@
 
 mod backend;
 mod data_cmd;
+mod model_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -10,6 +11,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "jeat", version, about)]
 struct Cli {
+    /// Compute backend (must be compiled in; see `jeat backends`).
+    #[arg(long, global = true, value_enum, default_value_t = backend::Backend::Flex)]
+    backend: backend::Backend,
     #[command(subcommand)]
     command: Command,
 }
@@ -19,8 +23,30 @@ enum Command {
     /// Datasets: fetch them, and describe what is on disk.
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
+    /// Models: build one by name and describe it.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Convert a checkpoint (PyTorch .pt/.pth, safetensors, burnpack) to safetensors with
+    /// PyTorch names, checking that it fits the architecture.
+    Convert {
+        /// The checkpoint to read.
+        input: std::path::PathBuf,
+        /// The .safetensors file to write.
+        output: std::path::PathBuf,
+        #[command(flatten)]
+        model: model_cmd::ModelArgs,
+    },
     /// The compute backends compiled into this binary, and the one a run would use.
     Backends,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Architecture and parameter count.
+    Info {
+        #[command(flatten)]
+        model: model_cmd::ModelArgs,
+    },
 }
 
 fn main() {
@@ -34,6 +60,12 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Data(command) => data_cmd::run(command),
+        Command::Model(ModelCommand::Info { model }) => model_cmd::info(&model, cli.backend),
+        Command::Convert {
+            input,
+            output,
+            model,
+        } => model_cmd::convert(&input, &output, &model, cli.backend),
         Command::Backends => {
             for backend in backend::Backend::ALL {
                 let state = match backend.device() {

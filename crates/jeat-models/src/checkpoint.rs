@@ -1,0 +1,250 @@
+//! Weights in and out: PyTorch `.pt`/`.pth` (zip and legacy formats, plain or wrapped state
+//! dicts, `module.` prefixes), safetensors in PyTorch naming, and burn's own burnpack.
+//!
+//! Names follow the reference PyTorch code (`conv1`, `block1.layer.0.bn1.weight`, `fc.weight`,
+//! …); batch-norm and linear layouts are converted by burn-store's PyTorch adapters. Everything
+//! that does not fit is reported: the first shape mismatch, or the missing and unexpected keys.
+
+use crate::error::ModelError;
+use crate::pickle_guard::first_forbidden_global;
+use burn::module::Module;
+use burn::store::{
+    BurnToPyTorchAdapter, BurnpackStore, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter,
+    PytorchStore, SafetensorsStore,
+};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A checkpoint file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointFormat {
+    /// `torch.save` output: zip (PyTorch ≥ 1.6) or the older legacy pickle stream.
+    Pytorch,
+    /// safetensors, tensors named as in PyTorch.
+    Safetensors,
+    /// burn's burnpack (training state: parameter ids kept).
+    Burnpack,
+}
+
+impl CheckpointFormat {
+    /// The format of `path`, by extension, else by its first bytes.
+    pub fn detect(path: &Path) -> Result<Self, ModelError> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("pt" | "pth" | "pkl" | "bin") => return Ok(Self::Pytorch),
+            Some("safetensors") => return Ok(Self::Safetensors),
+            Some("bpk" | "burnpack") => return Ok(Self::Burnpack),
+            _ => {}
+        }
+        let mut head = [0u8; 9];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .map_err(|e| unreadable(path, e))?;
+        match &head[..n] {
+            [b'P', b'K', ..] | [0x80, ..] => Ok(Self::Pytorch),
+            [_, _, _, _, _, _, _, _, b'{'] => Ok(Self::Safetensors),
+            _ => Err(unreadable(
+                path,
+                "neither a PyTorch, a safetensors nor a burnpack file",
+            )),
+        }
+    }
+}
+
+fn unreadable(path: &Path, message: impl ToString) -> ModelError {
+    ModelError::Unreadable {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+/// How checkpoint names map onto the models' field names.
+fn pytorch_to_jeat() -> KeyRemapper {
+    KeyRemapper::new()
+        .add_pattern(r"^module\.", "")
+        .expect("valid pattern")
+        .add_pattern(r"\.convShortcut\.", ".conv_shortcut.")
+        .expect("valid pattern")
+}
+
+fn jeat_to_pytorch() -> KeyRemapper {
+    KeyRemapper::new()
+        .add_pattern(r"\.conv_shortcut\.", ".convShortcut.")
+        .expect("valid pattern")
+}
+
+/// Checkpoint entries that carry no weights the model needs.
+fn ignorable(key: &str) -> bool {
+    key.ends_with("num_batches_tracked") || key.contains("sub_block1.")
+}
+
+/// What [`load_weights`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadReport {
+    /// The detected format.
+    pub format: CheckpointFormat,
+    /// Tensors loaded.
+    pub applied: usize,
+    /// Checkpoint entries deliberately ignored (`num_batches_tracked`, the unused `sub_block1`).
+    pub ignored: Vec<String>,
+    /// The key the state dict was wrapped in, if any (`state_dict`, `model_state_dict`, …).
+    pub top_level_key: Option<String>,
+}
+
+const WRAPPER_KEYS: [&str; 5] = ["state_dict", "model_state_dict", "model", "net", "state"];
+
+/// Loads the weights in `path` into `module`: all of them, or an error that says what did not
+/// fit. PyTorch pickles are scanned first and refused if they reference anything but tensors
+/// and plain containers.
+pub fn load_weights<M: Module + ModuleSnapshot>(
+    mut module: M,
+    path: &Path,
+) -> Result<(M, LoadReport), ModelError> {
+    if !path.is_file() {
+        return Err(unreadable(path, "no such file"));
+    }
+    let format = CheckpointFormat::detect(path)?;
+    let mut top_level_key = None;
+    let result = match format {
+        CheckpointFormat::Pytorch => {
+            check_pickle(path)?;
+            let keys = burn::store::pytorch_reader::PytorchReader::new(path)
+                .map_err(|e| unreadable(path, e))?
+                .keys();
+            top_level_key = WRAPPER_KEYS
+                .iter()
+                .find(|w| !keys.is_empty() && keys.iter().all(|k| k.starts_with(&format!("{w}."))))
+                .map(|w| w.to_string());
+            let mut store = PytorchStore::from_file(path)
+                .remap(pytorch_to_jeat())
+                .skip_enum_variants(true)
+                .validate(false)
+                .allow_partial(true);
+            if let Some(key) = &top_level_key {
+                store = store.with_top_level_key(key.clone());
+            }
+            module
+                .load_from(&mut store)
+                .map_err(|e| unreadable(path, e))?
+        }
+        CheckpointFormat::Safetensors => {
+            let mut store = SafetensorsStore::from_file(path)
+                .with_from_adapter(PyTorchToBurnAdapter)
+                .remap(pytorch_to_jeat())
+                .skip_enum_variants(true)
+                .validate(false)
+                .allow_partial(true);
+            module
+                .load_from(&mut store)
+                .map_err(|e| unreadable(path, e))?
+        }
+        CheckpointFormat::Burnpack => {
+            let mut store = BurnpackStore::from_file(path)
+                .validate(false)
+                .allow_partial(true);
+            module
+                .load_from(&mut store)
+                .map_err(|e| unreadable(path, e))?
+        }
+    };
+    // Keys first: with another architecture they say more than the first shape clash.
+    let (ignored, unexpected): (Vec<String>, Vec<String>) =
+        result.unused.iter().cloned().partition(|k| ignorable(k));
+    if !result.missing.is_empty() || !unexpected.is_empty() {
+        return Err(ModelError::KeyMismatch {
+            path: path.to_path_buf(),
+            missing: result
+                .missing
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            unexpected: unexpected.join(", "),
+        });
+    }
+    if let Some(error) = result.errors.first() {
+        return Err(match error {
+            burn::store::ApplyError::ShapeMismatch {
+                path: tensor,
+                expected,
+                found,
+            } => ModelError::ShapeMismatch {
+                path: path.to_path_buf(),
+                tensor: tensor.clone(),
+                expected: expected.as_slice().to_vec(),
+                found: found.as_slice().to_vec(),
+            },
+            other => unreadable(path, other),
+        });
+    }
+    Ok((
+        module,
+        LoadReport {
+            format,
+            applied: result.applied.len(),
+            ignored,
+            top_level_key,
+        },
+    ))
+}
+
+/// Writes `module`'s weights as safetensors with PyTorch names and layouts, atomically (a
+/// temporary file renamed into place), so the file loads into the reference PyTorch code.
+pub fn save_safetensors<M: Module + ModuleSnapshot>(
+    module: &M,
+    path: &Path,
+) -> Result<(), ModelError> {
+    let tmp = temporary_sibling(path);
+    let mut store = SafetensorsStore::from_file(&tmp)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .remap(jeat_to_pytorch())
+        .skip_enum_variants(true)
+        .overwrite(true);
+    let written = module
+        .save_into(&mut store)
+        .map_err(|e| unreadable(&tmp, e));
+    if let Err(e) =
+        written.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| unreadable(path, e)))
+    {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn temporary_sibling(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Refuses a PyTorch file whose pickle references anything but tensors and plain containers.
+fn check_pickle(path: &Path) -> Result<(), ModelError> {
+    let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+    let (pickle, count) = if bytes.starts_with(b"PK") {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes))
+            .map_err(|e| unreadable(path, format!("corrupt zip: {e}")))?;
+        let name = archive
+            .file_names()
+            .filter_map(Result::ok)
+            .find(|n| n.ends_with("data.pkl"))
+            .map(|n| n.into_owned())
+            .ok_or_else(|| unreadable(path, "zip checkpoint without data.pkl"))?;
+        let mut data = Vec::new();
+        archive
+            .by_name(&name)
+            .and_then(|mut f| f.read_to_end(&mut data).map_err(Into::into))
+            .map_err(|e| unreadable(path, format!("corrupt zip entry {name}: {e}")))?;
+        (data, 1)
+    } else {
+        // Legacy: magic number, protocol, system info, then the object, as separate pickles.
+        (bytes, 4)
+    };
+    match first_forbidden_global(&pickle, count) {
+        Ok(None) => Ok(()),
+        Ok(Some(global)) => Err(ModelError::UnsafePickle {
+            path: path.to_path_buf(),
+            global,
+        }),
+        Err(message) => Err(unreadable(path, message)),
+    }
+}

@@ -1,0 +1,28 @@
+//! # jeat-models
+//!
+//! The classifiers jeat trains, attacks and samples from. Every model takes images `[B, C, H, W]`
+//! in [0, 1] (normalisation is its first layer) and returns logits `[B, K]`.
+//!
+//! - [`wide_resnet`] — WideResNet with or without batch norm (`wrn-34-10`, `wrn-28-10-nobn`, …);
+//! - [`preact_resnet`] — PreAct-ResNet-18;
+//! - [`mnist_cnn`] — the small MNIST CNN of advertorch;
+//! - [`registry`] — build any of them by name into one [`Model`] type;
+//! - [`checkpoint`] — PyTorch (`.pt`/`.pth`, zip and legacy) and safetensors in, safetensors out,
+//!   with the reference implementations' parameter names.
+//!
+//! No backend is named here: models live on whatever `Device` they are built on.
+
+pub mod checkpoint;
+pub mod classifier;
+pub mod error;
+pub mod mnist_cnn;
+pub mod normalization;
+mod pickle_guard;
+pub mod preact_resnet;
+pub mod registry;
+pub mod wide_resnet;
+
+pub use classifier::Classifier;
+pub use error::ModelError;
+pub use normalization::{Normalization, NormalizationSpec};
+pub use registry::{Model, ModelSpec, PRESETS, trainable_params};

@@ -1,0 +1,126 @@
+//! PreAct-ResNet-18 (He et al. 2016), as in Rice et al.'s robust-overfitting code: parameter
+//! names `conv1`, `layer{1..4}.{i}.{bn1,conv1,bn2,conv2,shortcut.0}`, `bn`, `linear`.
+
+use crate::normalization::{Normalization, NormalizationSpec};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// Options of a PreAct-ResNet-18.
+#[derive(Config, Debug, PartialEq)]
+pub struct PreActResNet18Config {
+    /// Output classes.
+    #[config(default = 10)]
+    pub num_classes: usize,
+    /// Input channels.
+    #[config(default = 3)]
+    pub in_channels: usize,
+    /// Input normalisation applied first.
+    #[config(default = "NormalizationSpec::None")]
+    pub normalization: NormalizationSpec,
+}
+
+fn conv(channels: [usize; 2], kernel: usize, stride: usize, device: &Device) -> Conv2d {
+    let pad = kernel / 2;
+    Conv2dConfig::new(channels, [kernel, kernel])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+        .with_bias(false)
+        .init(device)
+}
+
+/// Pre-activation block: BN-ReLU-conv3×3-BN-ReLU-conv3×3; the shortcut sees the activated input
+/// when it projects.
+#[derive(Module, Debug)]
+pub struct PreActBlock {
+    bn1: BatchNorm,
+    conv1: Conv2d,
+    bn2: BatchNorm,
+    conv2: Conv2d,
+    shortcut: Vec<Conv2d>,
+}
+
+impl PreActBlock {
+    fn new(input: usize, output: usize, stride: usize, device: &Device) -> Self {
+        let shortcut = if stride != 1 || input != output {
+            vec![conv([input, output], 1, stride, device)]
+        } else {
+            Vec::new()
+        };
+        Self {
+            bn1: BatchNormConfig::new(input).init(device),
+            conv1: conv([input, output], 3, stride, device),
+            bn2: BatchNormConfig::new(output).init(device),
+            conv2: conv([output, output], 3, 1, device),
+            shortcut,
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let activated = relu(self.bn1.forward(x.clone()));
+        let shortcut = match self.shortcut.first() {
+            Some(projection) => projection.forward(activated.clone()),
+            None => x,
+        };
+        let out = self.conv1.forward(activated);
+        let out = self.conv2.forward(relu(self.bn2.forward(out)));
+        out + shortcut
+    }
+}
+
+/// PreAct-ResNet-18.
+#[derive(Module, Debug)]
+pub struct PreActResNet18 {
+    normalization: Normalization,
+    conv1: Conv2d,
+    layer1: Vec<PreActBlock>,
+    layer2: Vec<PreActBlock>,
+    layer3: Vec<PreActBlock>,
+    layer4: Vec<PreActBlock>,
+    bn: BatchNorm,
+    linear: Linear,
+}
+
+impl PreActResNet18Config {
+    /// Builds the network with fresh weights.
+    pub fn init(&self, device: &Device) -> PreActResNet18 {
+        let stage = |input: usize, output: usize, stride: usize| {
+            vec![
+                PreActBlock::new(input, output, stride, device),
+                PreActBlock::new(output, output, 1, device),
+            ]
+        };
+        PreActResNet18 {
+            normalization: self.normalization.build(),
+            conv1: conv([self.in_channels, 64], 3, 1, device),
+            layer1: stage(64, 64, 1),
+            layer2: stage(64, 128, 2),
+            layer3: stage(128, 256, 2),
+            layer4: stage(256, 512, 2),
+            bn: BatchNormConfig::new(512).init(device),
+            linear: LinearConfig::new(512, self.num_classes).init(device),
+        }
+    }
+}
+
+impl PreActResNet18 {
+    /// Logits `[B, K]` of images `[B, C, H, W]` in [0, 1].
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = self.conv1.forward(self.normalization.forward(images));
+        for stage in [&self.layer1, &self.layer2, &self.layer3, &self.layer4] {
+            for block in stage {
+                x = block.forward(x);
+            }
+        }
+        let x = relu(self.bn.forward(x));
+        let [b, c, _, _] = x.dims();
+        self.linear
+            .forward(x.mean_dim(3).mean_dim(2).reshape([b, c]))
+    }
+
+    /// The number of classes.
+    pub fn num_classes(&self) -> usize {
+        self.linear.weight.dims()[1]
+    }
+}

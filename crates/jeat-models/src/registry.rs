@@ -1,0 +1,223 @@
+//! Models built by name (`wrn-34-10`, `preact-resnet-18`, `mnist-cnn`, …), one type for all.
+
+use crate::classifier::Classifier;
+use crate::error::ModelError;
+use crate::mnist_cnn::{MnistCnn, MnistCnnConfig};
+use crate::normalization::NormalizationSpec;
+use crate::preact_resnet::{PreActResNet18, PreActResNet18Config};
+use crate::wide_resnet::{WideResNet, WideResNetConfig};
+use burn::prelude::*;
+
+/// Everything needed to build a model: architecture name, classes, input shape, normalisation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelSpec {
+    /// `wrn-<depth>-<width>` (add `-nobn` for no batch norm), `preact-resnet-18` or `mnist-cnn`.
+    pub arch: String,
+    /// Output classes.
+    pub num_classes: usize,
+    /// Input `[channels, height, width]`.
+    pub input_shape: [usize; 3],
+    /// Input normalisation inside the model.
+    pub normalization: NormalizationSpec,
+    /// Dropout probability (WideResNet only).
+    #[serde(default)]
+    pub dropout: f64,
+}
+
+/// The preset names, for help texts and error messages.
+pub const PRESETS: [&str; 7] = [
+    "wrn-34-10",
+    "wrn-28-10",
+    "wrn-28-10-nobn",
+    "wrn-16-4",
+    "wrn-16-1",
+    "preact-resnet-18",
+    "mnist-cnn",
+];
+
+impl ModelSpec {
+    /// A spec with no normalisation and no dropout.
+    pub fn new(arch: impl Into<String>, num_classes: usize, input_shape: [usize; 3]) -> Self {
+        Self {
+            arch: arch.into(),
+            num_classes,
+            input_shape,
+            normalization: NormalizationSpec::None,
+            dropout: 0.0,
+        }
+    }
+
+    /// Builds the model with fresh weights on `device`.
+    pub fn build(&self, device: &Device) -> Result<Model, ModelError> {
+        let [channels, height, _] = self.input_shape;
+        let unknown = || ModelError::UnknownArchitecture {
+            name: self.arch.clone(),
+            valid: format!("{} (or any wrn-<6n+4>-<k>[-nobn])", PRESETS.join(", ")),
+        };
+        match self.arch.as_str() {
+            "preact-resnet-18" => Ok(Model::PreActResNet18(
+                PreActResNet18Config::new()
+                    .with_num_classes(self.num_classes)
+                    .with_in_channels(channels)
+                    .with_normalization(self.normalization.clone())
+                    .init(device),
+            )),
+            "mnist-cnn" => {
+                if height % 4 != 0 {
+                    return Err(unknown());
+                }
+                Ok(Model::MnistCnn(
+                    MnistCnnConfig::new()
+                        .with_num_classes(self.num_classes)
+                        .with_in_channels(channels)
+                        .with_input_size(height)
+                        .with_normalization(self.normalization.clone())
+                        .init(device),
+                ))
+            }
+            name => {
+                let (depth, width, batch_norm) = parse_wrn(name).ok_or_else(unknown)?;
+                Ok(Model::WideResNet(
+                    WideResNetConfig::new(depth, width)
+                        .with_num_classes(self.num_classes)
+                        .with_in_channels(channels)
+                        .with_dropout(self.dropout)
+                        .with_batch_norm(batch_norm)
+                        .with_normalization(self.normalization.clone())
+                        .init(device),
+                ))
+            }
+        }
+    }
+}
+
+/// `wrn-34-10` → (34, 10, true); `wrn-28-10-nobn` → (28, 10, false).
+fn parse_wrn(name: &str) -> Option<(usize, usize, bool)> {
+    let rest = name.strip_prefix("wrn-")?;
+    let (rest, batch_norm) = match rest.strip_suffix("-nobn") {
+        Some(rest) => (rest, false),
+        None => (rest, true),
+    };
+    let (depth, width) = rest.split_once('-')?;
+    let (depth, width): (usize, usize) = (depth.parse().ok()?, width.parse().ok()?);
+    (depth >= 10 && (depth - 4).is_multiple_of(6) && width > 0).then_some((depth, width, batch_norm))
+}
+
+/// Any model of the registry.
+#[derive(Module, Debug)]
+pub enum Model {
+    /// WideResNet.
+    WideResNet(WideResNet),
+    /// PreAct-ResNet-18.
+    PreActResNet18(PreActResNet18),
+    /// The small MNIST CNN.
+    MnistCnn(MnistCnn),
+}
+
+impl Model {
+    /// Logits `[B, K]` of images `[B, C, H, W]` in [0, 1].
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            Self::WideResNet(m) => m.forward(images),
+            Self::PreActResNet18(m) => m.forward(images),
+            Self::MnistCnn(m) => m.forward(images),
+        }
+    }
+}
+
+impl Classifier for Model {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward(images)
+    }
+
+    fn num_classes(&self) -> usize {
+        match self {
+            Self::WideResNet(m) => m.num_classes(),
+            Self::PreActResNet18(m) => m.num_classes(),
+            Self::MnistCnn(m) => m.num_classes(),
+        }
+    }
+}
+
+/// Trainable parameters of a module: what PyTorch's `sum(p.numel() for p in m.parameters())`
+/// counts. burn's `num_params` also counts batch-norm running statistics; this does not.
+pub fn trainable_params<M: Module>(module: &M) -> usize {
+    struct Counter {
+        path: Vec<String>,
+        count: usize,
+    }
+    impl burn::module::ModuleVisitor for Counter {
+        fn enter_module(&mut self, name: &str, _container: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let field = self.path.last().map(String::as_str);
+            if !matches!(field, Some("running_mean" | "running_var")) {
+                self.count += param.lazy_shape().num_elements();
+            }
+        }
+    }
+    let mut counter = Counter {
+        path: Vec::new(),
+        count: 0,
+    };
+    module.visit(&mut counter);
+    counter.count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(arch: &str) -> usize {
+        trainable_params(
+            &ModelSpec::new(arch, 10, [3, 32, 32])
+                .build(&Device::flex())
+                .unwrap(),
+        )
+    }
+
+    /// Parameter counts of the PyTorch reference implementations, 10 classes.
+    #[test]
+    fn parameter_counts_equal_the_pytorch_reference() {
+        assert_eq!(params("wrn-16-1"), 175_066);
+        assert_eq!(params("wrn-16-4"), 2_748_890);
+        assert_eq!(params("wrn-28-10"), 36_479_194);
+        assert_eq!(params("wrn-34-10"), 46_160_474);
+        // PreAct-ResNet-18 of Rice et al., final batch norm included.
+        assert_eq!(params("preact-resnet-18"), 11_172_170);
+        let mnist = ModelSpec::new("mnist-cnn", 10, [1, 28, 28])
+            .build(&Device::flex())
+            .unwrap();
+        // 320 + 18,496 + 627,400 + 2,010.
+        assert_eq!(trainable_params(&mnist), 648_226);
+    }
+
+    #[test]
+    fn names_parse_and_unknown_names_list_the_presets() {
+        assert_eq!(parse_wrn("wrn-28-10-nobn"), Some((28, 10, false)));
+        assert_eq!(parse_wrn("wrn-30-10"), None);
+        let err = ModelSpec::new("resnet-50", 10, [3, 32, 32])
+            .build(&Device::flex())
+            .unwrap_err();
+        assert!(err.to_string().contains("wrn-34-10, wrn-28-10"), "{err}");
+    }
+
+    #[test]
+    fn every_preset_gives_logits_of_the_right_shape() {
+        let device = Device::flex();
+        for (arch, shape) in [
+            ("wrn-16-1", [3, 32, 32]),
+            ("wrn-16-1-nobn", [1, 28, 28]),
+            ("mnist-cnn", [1, 28, 28]),
+        ] {
+            let model = ModelSpec::new(arch, 7, shape).build(&device).unwrap();
+            let x = Tensor::<4>::zeros([2, shape[0], shape[1], shape[2]], &device);
+            assert_eq!(model.logits(x).dims(), [2, 7], "{arch}");
+            assert_eq!(model.num_classes(), 7);
+        }
+    }
+}
