@@ -100,7 +100,8 @@ fn parse_wrn(name: &str) -> Option<(usize, usize, bool)> {
     };
     let (depth, width) = rest.split_once('-')?;
     let (depth, width): (usize, usize) = (depth.parse().ok()?, width.parse().ok()?);
-    (depth >= 10 && (depth - 4).is_multiple_of(6) && width > 0).then_some((depth, width, batch_norm))
+    (depth >= 10 && (depth - 4).is_multiple_of(6) && width > 0)
+        .then_some((depth, width, batch_norm))
 }
 
 /// Any model of the registry.

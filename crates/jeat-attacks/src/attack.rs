@@ -1,0 +1,118 @@
+//! What every attack provides, and the bookkeeping they share.
+
+use crate::error::AttackError;
+use crate::threat::ThreatModel;
+use crate::util::{index_tensor, point_mask, predictions};
+use burn::prelude::*;
+use burn::tensor::IndexingUpdateOp;
+use jeat_models::Classifier;
+
+/// Adversarial candidates for a batch.
+#[derive(Debug, Clone)]
+pub struct AttackOutput {
+    /// `[B, C, H, W]`: one candidate per point, inside the threat ball around it and in [0, 1]
+    /// (the clean point itself where the attack found nothing better).
+    pub adversarial: Tensor<4>,
+    /// Points whose loss or gradient was non-finite at some step.
+    pub non_finite_points: usize,
+}
+
+/// An attack under a threat model.
+pub trait Attack {
+    /// Its name with the parameters that matter (`pgd-20`, `apgd-ce`, `square-5000`, …).
+    fn name(&self) -> String;
+
+    /// The threat model it respects.
+    fn threat(&self) -> &ThreatModel;
+
+    /// Candidates for `images` `[B, C, H, W]` in [0, 1] with true `labels` `[B]`. The model
+    /// must be in inference mode. `seed` drives every random choice.
+    fn run(
+        &self,
+        model: &dyn Classifier,
+        images: &Tensor<4>,
+        labels: &Tensor<1, Int>,
+        seed: u64,
+    ) -> Result<AttackOutput, AttackError>;
+}
+
+/// Keeps, per point, the first visited point that the model misclassifies.
+#[derive(Debug, Clone)]
+pub struct FirstSuccess {
+    labels: Vec<usize>,
+    fooled: Vec<bool>,
+    found: Tensor<4>,
+}
+
+impl FirstSuccess {
+    /// Nothing found yet; `fallback` `[B, C, H, W]` is returned for points never fooled.
+    pub fn new(labels: Vec<usize>, fallback: Tensor<4>) -> Self {
+        Self {
+            fooled: vec![false; labels.len()],
+            labels,
+            found: fallback,
+        }
+    }
+
+    /// Records the points of `x` whose `logits` `[B, K]` are misclassified, if not fooled yet.
+    pub fn visit(&mut self, x: &Tensor<4>, logits: Tensor<2>) {
+        let newly: Vec<bool> = predictions(logits)
+            .iter()
+            .zip(&self.labels)
+            .zip(&self.fooled)
+            .map(|((p, y), done)| p != y && !done)
+            .collect();
+        if newly.iter().any(|&n| n) {
+            let mask = point_mask(&newly, x.dims(), &x.device());
+            self.found = self.found.clone().mask_where(mask, x.clone());
+            for (done, new) in self.fooled.iter_mut().zip(newly) {
+                *done |= new;
+            }
+        }
+    }
+
+    /// Evaluates `x` with `model` and records it.
+    pub fn visit_with(&mut self, model: &dyn Classifier, x: &Tensor<4>) {
+        let logits = model.logits(x.clone());
+        self.visit(x, logits);
+    }
+
+    /// Which points are fooled.
+    pub fn fooled(&self) -> &[bool] {
+        &self.fooled
+    }
+
+    /// Points not fooled yet.
+    pub fn remaining(&self) -> Vec<usize> {
+        (0..self.fooled.len())
+            .filter(|&i| !self.fooled[i])
+            .collect()
+    }
+
+    /// Makes `last` `[B, C, H, W]` the candidate of every point not fooled.
+    pub fn settle(&mut self, last: &Tensor<4>) {
+        let keep: Vec<bool> = self.fooled.iter().map(|f| !f).collect();
+        let mask = point_mask(&keep, last.dims(), &last.device());
+        self.found = self.found.clone().mask_where(mask, last.clone());
+    }
+
+    /// `[B, C, H, W]`: the first misclassified point of each fooled point, the fallback else.
+    pub fn into_found(self) -> Tensor<4> {
+        self.found
+    }
+
+    /// Takes over the results of `part`, a tracker over the points at `indices` (in this
+    /// tracker's order) that are not fooled here: its rows replace theirs, fooled or not.
+    pub fn absorb(&mut self, indices: &[usize], part: FirstSuccess) {
+        let device = part.found.device();
+        self.found = self.found.clone().select_assign(
+            0,
+            index_tensor(indices, &device),
+            part.found,
+            IndexingUpdateOp::Assign,
+        );
+        for (&i, fooled) in indices.iter().zip(part.fooled) {
+            self.fooled[i] |= fooled;
+        }
+    }
+}

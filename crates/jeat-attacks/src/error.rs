@@ -1,0 +1,49 @@
+//! Errors of the attacks crate, each one line.
+
+/// What can go wrong setting up or running an attack.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AttackError {
+    /// A bad parameter (eps, suite name, norm, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// Images outside [0, 1].
+    #[error(
+        "images must lie in [0, 1] (normalisation belongs inside the model); found values in [{min}, {max}]"
+    )]
+    ImageRange {
+        /// Smallest value found.
+        min: f32,
+        /// Largest value found.
+        max: f32,
+    },
+    /// A chain met a non-finite loss or gradient and was told to stop.
+    #[error(
+        "non-finite {what} at step {step} on {points} point(s); the state before that step is kept"
+    )]
+    NonFinite {
+        /// `loss` or `gradient`.
+        what: &'static str,
+        /// The step (0-based) whose evaluation failed.
+        step: usize,
+        /// How many points were affected.
+        points: usize,
+    },
+    /// A resume state written for another run.
+    #[error("refusing to resume from {path}: it was written for {found}, this run is {expected}")]
+    StateMismatch {
+        /// The state file.
+        path: String,
+        /// What this run is.
+        expected: String,
+        /// What the state file describes.
+        found: String,
+    },
+    /// Reading or writing a results or state file failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}

@@ -1,0 +1,34 @@
+//! # jeat-attacks
+//!
+//! Measuring robust accuracy honestly:
+//!
+//! - [`engine`]: the one gradient-step engine (loss × direction × step rule × projection) that
+//!   attacks, adversarial training and sampling share;
+//! - [`threat`]: norms, threat models, projections, random starts;
+//! - attacks on the engine: [`pgd`] (FGSM, PGD, CW, MIM, targeted variants), [`apgd`]
+//!   (APGD-CE, APGD-T); stand-alone: [`fab`] (FAB-T), [`square`] (Square);
+//! - [`suite`] and [`runner`]: named suites (`pgd-20`, `aa-standard`, …) run attack after
+//!   attack on the points still robust, with per-point results, sanity flags ([`sanity`]) and a
+//!   resumable state file.
+//!
+//! Images are `[B, C, H, W]` in [0, 1]; models take them as they are (normalisation inside) and
+//! must be passed in inference mode (`model.valid()`).
+
+pub mod apgd;
+pub mod attack;
+pub mod engine;
+pub mod error;
+pub mod fab;
+pub mod pgd;
+pub mod rng;
+pub mod runner;
+pub mod sanity;
+pub mod square;
+pub mod suite;
+pub mod threat;
+pub mod util;
+
+pub use attack::{Attack, AttackOutput};
+pub use engine::{Constraint, Direction, GradientSteps, StepRule};
+pub use error::AttackError;
+pub use threat::{Ball, Norm, ThreatModel};

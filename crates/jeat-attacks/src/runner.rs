@@ -1,0 +1,441 @@
+//! Robust accuracy: a suite runs attack after attack on the points still robust. A point counts
+//! as robust only if no attack fools it with a perturbation inside the threat ball. After each
+//! batch the per-point results go to a state file (atomically), so a killed run resumes where it
+//! stopped and reports exactly what an uninterrupted one would have.
+
+use crate::error::AttackError;
+use crate::rng;
+use crate::sanity::{SanityFlag, check_model};
+use crate::suite::Suite;
+use crate::threat::ThreatModel;
+use crate::util::{check_unit_range, floats, predictions};
+use burn::prelude::*;
+use jeat_models::Classifier;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A set of labelled points to evaluate on, loaded batch by batch.
+pub trait PointSource {
+    /// How many points.
+    fn len(&self) -> usize;
+    /// Whether there is none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Images `[n, C, H, W]` in [0, 1] and labels `[n]` of the points at `indices`.
+    fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>);
+}
+
+/// What to evaluate and how.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The attacks.
+    pub suite: Suite,
+    /// The threat model.
+    pub threat: ThreatModel,
+    /// Points per attack batch.
+    pub batch_size: usize,
+    /// The seed every random choice derives from.
+    pub seed: u64,
+    /// A description of the model and the data (checkpoint and its hash, dataset, split, n):
+    /// a state file is resumed only by a run with the same identity.
+    pub identity: String,
+    /// Where the per-point state is kept (and resumed from), if anywhere.
+    pub state_path: Option<PathBuf>,
+}
+
+/// The result of one point.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PointResult {
+    /// Its index in the source.
+    pub index: usize,
+    /// Its label.
+    pub label: usize,
+    /// The clean prediction.
+    pub clean_prediction: usize,
+    /// Still robust after the attacks run so far.
+    pub robust: bool,
+    /// The attack that fooled it.
+    pub fooled_by: Option<String>,
+    /// The prediction on the adversarial example.
+    pub adversarial_prediction: Option<usize>,
+    /// The size of that adversarial perturbation in the threat norm.
+    pub perturbation: Option<f64>,
+}
+
+/// What one attack of the suite did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AttackSummary {
+    /// Its name.
+    pub name: String,
+    /// Robust accuracy (%) after this attack and all before it.
+    pub robust_accuracy: f64,
+    /// Points it fooled.
+    pub fooled: usize,
+    /// Points it attacked.
+    pub attacked: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// The largest perturbation among the points it fooled.
+    pub max_perturbation: f64,
+    /// Points with a non-finite loss or gradient at some step.
+    pub non_finite_points: usize,
+}
+
+/// The report of a run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Report {
+    /// Protocol id, e.g. `linf-8/255:aa-standard-v1`.
+    pub protocol: String,
+    /// The suite.
+    pub suite: Suite,
+    /// The threat model.
+    pub threat: ThreatModel,
+    /// The model and data.
+    pub identity: String,
+    /// Points evaluated.
+    pub points: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Clean accuracy (%).
+    pub clean_accuracy: f64,
+    /// One entry per attack, cumulative.
+    pub attacks: Vec<AttackSummary>,
+    /// Robust accuracy (%) after the whole suite.
+    pub robust_accuracy: f64,
+    /// The largest perturbation used (≤ eps).
+    pub max_perturbation: f64,
+    /// Points with a non-finite loss or gradient, over all attacks.
+    pub non_finite_points: usize,
+    /// Reasons to distrust the numbers.
+    pub flags: Vec<SanityFlag>,
+    /// Wall-clock seconds of all attacks.
+    pub seconds: f64,
+}
+
+impl Report {
+    /// A table for people.
+    pub fn to_text(&self) -> String {
+        let mut text = format!(
+            "{} on {} ({} points, seed {})\nclean accuracy: {:.2} %\n",
+            self.protocol, self.identity, self.points, self.seed, self.clean_accuracy
+        );
+        text.push_str("attack             robust %   fooled   seconds   max pert.   non-finite\n");
+        for a in &self.attacks {
+            text.push_str(&format!(
+                "{:<18} {:>8.2} {:>8} {:>9.1} {:>11.5} {:>12}\n",
+                a.name,
+                a.robust_accuracy,
+                a.fooled,
+                a.seconds,
+                a.max_perturbation,
+                a.non_finite_points
+            ));
+        }
+        text.push_str(&format!(
+            "robust accuracy: {:.2} %  (max perturbation {:.5} ≤ eps {:.5})\n",
+            self.robust_accuracy, self.max_perturbation, self.threat.eps
+        ));
+        for flag in &self.flags {
+            text.push_str(&format!("warning: {flag}\n"));
+        }
+        text
+    }
+}
+
+/// Progress of a run, for progress bars.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// `clean` or the attack's name.
+    pub stage: &'a str,
+    /// Points done in this stage.
+    pub done: usize,
+    /// Points in this stage.
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct AttackState {
+    name: String,
+    /// Points robust when the attack started: its batches are chunks of these.
+    targets: Vec<usize>,
+    batches_done: usize,
+    seconds: f64,
+    non_finite_points: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct State {
+    identity: String,
+    protocol: String,
+    seed: u64,
+    batch_size: usize,
+    /// How many points the source has.
+    size: usize,
+    points: Vec<PointResult>,
+    flags: Vec<SanityFlag>,
+    attacks: Vec<AttackState>,
+}
+
+impl State {
+    fn signature(&self) -> String {
+        format!(
+            "{} / {} / seed {} / batch {} / {} points",
+            self.identity, self.protocol, self.seed, self.batch_size, self.size
+        )
+    }
+
+    fn load(path: &Path) -> Result<Option<Self>, AttackError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| AttackError::Io {
+                    path: path.display().to_string(),
+                    message: format!("not a readable attack state: {e}"),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(AttackError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn save(&self, path: &Path) -> Result<(), AttackError> {
+        let io = |e: std::io::Error| AttackError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let text = serde_json::to_string(self).expect("state serialises");
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+/// Runs `evaluation` on every point of `source` with `model` (in inference mode).
+pub fn evaluate(
+    evaluation: &Evaluation,
+    model: &dyn Classifier,
+    source: &dyn PointSource,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Report, AttackError> {
+    let protocol = evaluation.suite.protocol_id(&evaluation.threat);
+    let batch_size = evaluation.batch_size.max(1);
+    let fresh = State {
+        identity: evaluation.identity.clone(),
+        protocol: protocol.clone(),
+        seed: evaluation.seed,
+        batch_size,
+        size: source.len(),
+        points: Vec::new(),
+        flags: Vec::new(),
+        attacks: Vec::new(),
+    };
+    let mut state = match &evaluation.state_path {
+        Some(path) => match State::load(path)? {
+            Some(saved) => {
+                if saved.signature() != fresh.signature() {
+                    return Err(AttackError::StateMismatch {
+                        path: path.display().to_string(),
+                        expected: fresh.signature(),
+                        found: saved.signature(),
+                    });
+                }
+                saved
+            }
+            None => fresh,
+        },
+        None => fresh,
+    };
+    let save = |state: &State| match &evaluation.state_path {
+        Some(path) => state.save(path),
+        None => Ok(()),
+    };
+
+    // Clean predictions and the model checks.
+    if state.points.len() != source.len() {
+        state.points.clear();
+        let all: Vec<usize> = (0..source.len()).collect();
+        for (b, chunk) in all.chunks(batch_size).enumerate() {
+            let (images, labels) = source.load(chunk);
+            check_unit_range(&images)?;
+            if b == 0 {
+                state.flags = check_model(model, &images, &labels);
+            }
+            let predicted = predictions(model.logits(images));
+            for ((&index, label), clean_prediction) in
+                chunk.iter().zip(crate::util::ints(labels)).zip(predicted)
+            {
+                state.points.push(PointResult {
+                    index,
+                    label,
+                    clean_prediction,
+                    robust: label == clean_prediction,
+                    fooled_by: None,
+                    adversarial_prediction: None,
+                    perturbation: None,
+                });
+            }
+            progress(Progress {
+                stage: "clean",
+                done: state.points.len(),
+                total: source.len(),
+            });
+        }
+        save(&state)?;
+    }
+
+    for (a, spec) in evaluation.suite.attacks.iter().enumerate() {
+        let attack = spec.build(&evaluation.threat);
+        if state.attacks.len() <= a {
+            state.attacks.push(AttackState {
+                name: attack.name(),
+                targets: state
+                    .points
+                    .iter()
+                    .filter(|p| p.robust)
+                    .map(|p| p.index)
+                    .collect(),
+                batches_done: 0,
+                seconds: 0.0,
+                non_finite_points: 0,
+            });
+            save(&state)?;
+        }
+        let targets = state.attacks[a].targets.clone();
+        let chunks: Vec<&[usize]> = targets.chunks(batch_size).collect();
+        for (b, chunk) in chunks
+            .iter()
+            .enumerate()
+            .skip(state.attacks[a].batches_done)
+        {
+            let started = Instant::now();
+            let (images, labels) = source.load(chunk);
+            let seed = rng::derive(evaluation.seed, &[a as u64, b as u64]);
+            let output = attack.run(model, &images, &labels, seed)?;
+            let sizes = floats(
+                evaluation
+                    .threat
+                    .norm
+                    .per_point(output.adversarial.clone() - images),
+            );
+            let predicted = predictions(model.logits(output.adversarial));
+            let tolerance = evaluation.threat.eps * (1.0 + 1e-6) + 1e-7;
+            for (j, &index) in chunk.iter().enumerate() {
+                let point = &mut state.points[index];
+                if predicted[j] == point.label {
+                    continue;
+                }
+                let size = f64::from(sizes[j]);
+                if size > tolerance {
+                    return Err(AttackError::Invalid(format!(
+                        "{} returned a perturbation of {size} > eps {} on point {index}: refusing to count it",
+                        attack.name(),
+                        evaluation.threat.eps
+                    )));
+                }
+                point.robust = false;
+                point.fooled_by = Some(attack.name());
+                point.adversarial_prediction = Some(predicted[j]);
+                point.perturbation = Some(size);
+            }
+            let record = &mut state.attacks[a];
+            record.batches_done = b + 1;
+            record.seconds += started.elapsed().as_secs_f64();
+            record.non_finite_points += output.non_finite_points;
+            let name = record.name.clone();
+            save(&state)?;
+            progress(Progress {
+                stage: &name,
+                done: ((b + 1) * batch_size).min(targets.len()),
+                total: targets.len(),
+            });
+        }
+    }
+    Ok(summarise(evaluation, &state, protocol))
+}
+
+fn summarise(evaluation: &Evaluation, state: &State, protocol: String) -> Report {
+    let n = state.points.len().max(1) as f64;
+    let percent = |count: usize| 100.0 * count as f64 / n;
+    let clean = state
+        .points
+        .iter()
+        .filter(|p| p.label == p.clean_prediction)
+        .count();
+    let mut robust = clean;
+    let mut attacks = Vec::new();
+    for record in &state.attacks {
+        let fooled: Vec<&PointResult> = state
+            .points
+            .iter()
+            .filter(|p| p.fooled_by.as_deref() == Some(record.name.as_str()))
+            .collect();
+        robust -= fooled.len();
+        attacks.push(AttackSummary {
+            name: record.name.clone(),
+            robust_accuracy: percent(robust),
+            fooled: fooled.len(),
+            attacked: record.targets.len(),
+            seconds: record.seconds,
+            max_perturbation: fooled
+                .iter()
+                .filter_map(|p| p.perturbation)
+                .fold(0.0, f64::max),
+            non_finite_points: record.non_finite_points,
+        });
+    }
+    let mut flags = state.flags.clone();
+    // Square fooling points after white-box attacks: AutoAttack's gradient-masking warning.
+    let white_box_before = evaluation
+        .suite
+        .attacks
+        .iter()
+        .position(|spec| !spec.white_box())
+        .is_some_and(|i| {
+            evaluation.suite.attacks[..i]
+                .iter()
+                .any(|spec| spec.white_box())
+        });
+    if white_box_before {
+        let square = evaluation
+            .suite
+            .attacks
+            .iter()
+            .position(|spec| !spec.white_box())
+            .unwrap_or(0);
+        if let Some(summary) = attacks.get(square).filter(|s| s.fooled > 0) {
+            flags.push(SanityFlag::SquareAfterWhiteBox {
+                points: summary.fooled,
+            });
+        }
+    }
+    Report {
+        protocol,
+        suite: evaluation.suite.clone(),
+        threat: evaluation.threat.clone(),
+        identity: state.identity.clone(),
+        points: state.points.len(),
+        seed: state.seed,
+        clean_accuracy: percent(clean),
+        robust_accuracy: percent(robust),
+        max_perturbation: attacks
+            .iter()
+            .map(|a| a.max_perturbation)
+            .fold(0.0, f64::max),
+        non_finite_points: attacks.iter().map(|a| a.non_finite_points).sum(),
+        seconds: attacks.iter().map(|a| a.seconds).sum(),
+        attacks,
+        flags,
+    }
+}
+
+/// The per-point results kept in a state file (for `--out`'s per-point companion).
+pub fn point_results(state_path: &Path) -> Result<Vec<PointResult>, AttackError> {
+    Ok(State::load(state_path)?
+        .map(|s| s.points)
+        .unwrap_or_default())
+}

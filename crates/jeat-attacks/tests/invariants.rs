@@ -1,0 +1,268 @@
+//! Invariants every attack and every run must keep, on a small convolutional network.
+
+mod common;
+
+use burn::prelude::*;
+use common::{floats, images, labels};
+use jeat_attacks::apgd::{Apgd, ApgdLoss};
+use jeat_attacks::fab::FabTargeted;
+use jeat_attacks::pgd::{Pgd, Target};
+use jeat_attacks::runner::{Evaluation, PointSource, evaluate, point_results};
+use jeat_attacks::square::Square;
+use jeat_attacks::suite::Suite;
+use jeat_attacks::{Attack, AttackError, Norm, ThreatModel, rng};
+use jeat_models::{Classifier, Model, ModelSpec};
+
+const SIDE: usize = 8;
+
+fn model() -> Model {
+    let device = Device::flex();
+    device.seed(11);
+    ModelSpec::new("mnist-cnn", 10, [1, SIDE, SIDE])
+        .build(&device)
+        .unwrap()
+        .valid()
+}
+
+fn random_images(count: usize, seed: u64) -> Vec<f32> {
+    floats(rng::uniform(
+        [count * SIDE * SIDE],
+        0.0,
+        1.0,
+        seed,
+        &Device::flex(),
+    ))
+}
+
+/// Every attack, both norms, random inputs: no candidate leaves the ball or the [0, 1] box.
+#[test]
+fn no_attack_leaves_the_ball_or_the_box() {
+    let device = Device::flex();
+    let model = model();
+    let count = 12;
+    for (trial, (norm, eps)) in [
+        (Norm::Linf, 0.1),
+        (Norm::L2, 0.5),
+        (Norm::Linf, 0.3),
+        (Norm::L2, 2.0 / 3.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let x = random_images(count, trial as u64);
+        let clean = images(x.clone(), count, SIDE, &device);
+        // Attack the model's own predictions so that every point is attacked.
+        let y = model.logits(clean.clone()).argmax(1).squeeze_dim::<1>(1);
+        let threat = ThreatModel::new(norm, eps).unwrap();
+        let attacks: Vec<Box<dyn Attack>> = vec![
+            Box::new(Pgd::fgsm(threat.clone())),
+            Box::new(Pgd::madry(threat.clone(), 5).with_restarts(2)),
+            Box::new(Pgd::cw(threat.clone(), 5)),
+            Box::new(Pgd::mim(threat.clone(), 5)),
+            Box::new(Pgd::madry(threat.clone(), 5).targeted(Target::Random)),
+            Box::new(Pgd::cw(threat.clone(), 5).targeted(Target::LeastLikely)),
+            Box::new(Apgd {
+                iterations: 10,
+                ..Apgd::ce(threat.clone())
+            }),
+            Box::new(Apgd {
+                iterations: 10,
+                loss: ApgdLoss::Dlr,
+                ..Apgd::ce(threat.clone())
+            }),
+            Box::new(Apgd {
+                iterations: 5,
+                loss: ApgdLoss::TargetedDlr { targets: 3 },
+                ..Apgd::ce(threat.clone())
+            }),
+            Box::new(FabTargeted {
+                iterations: 10,
+                targets: 3,
+                restarts: 2,
+                ..FabTargeted::standard(threat.clone())
+            }),
+            Box::new(Square {
+                queries: 30,
+                ..Square::standard(threat.clone())
+            }),
+        ];
+        for attack in attacks {
+            let adversarial = floats(attack.run(&model, &clean, &y, 5).unwrap().adversarial);
+            for (p, (adv, orig)) in adversarial
+                .chunks(SIDE * SIDE)
+                .zip(x.chunks(SIDE * SIDE))
+                .enumerate()
+            {
+                assert!(
+                    adv.iter().all(|v| (0.0..=1.0).contains(v)),
+                    "{} left the box",
+                    attack.name()
+                );
+                let size = match norm {
+                    Norm::Linf => adv
+                        .iter()
+                        .zip(orig)
+                        .fold(0f64, |m, (a, o)| m.max(f64::from((a - o).abs()))),
+                    Norm::L2 => adv
+                        .iter()
+                        .zip(orig)
+                        .map(|(a, o)| f64::from(a - o).powi(2))
+                        .sum::<f64>()
+                        .sqrt(),
+                };
+                assert!(
+                    size <= eps * (1.0 + 1e-6) + 1e-7,
+                    "{} {norm:?}: point {p} at {size} > {eps}",
+                    attack.name()
+                );
+            }
+        }
+    }
+}
+
+struct Random {
+    x: Vec<f32>,
+    y: Vec<i64>,
+}
+
+impl PointSource for Random {
+    fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>) {
+        let n = SIDE * SIDE;
+        let x: Vec<f32> = indices
+            .iter()
+            .flat_map(|&i| self.x[i * n..(i + 1) * n].to_vec())
+            .collect();
+        let y: Vec<i64> = indices.iter().map(|&i| self.y[i]).collect();
+        (
+            images(x, indices.len(), SIDE, &Device::flex()),
+            labels(&y, &Device::flex()),
+        )
+    }
+}
+
+fn source(model: &Model, count: usize) -> Random {
+    let x = random_images(count, 42);
+    let predicted = common::floats(
+        model
+            .logits(images(x.clone(), count, SIDE, &Device::flex()))
+            .argmax(1)
+            .float(),
+    );
+    // Three quarters labelled as predicted, the rest wrongly: clean accuracy 75 %.
+    let y = predicted
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            if i % 4 == 3 {
+                (p as i64 + 1) % 10
+            } else {
+                p as i64
+            }
+        })
+        .collect();
+    Random { x, y }
+}
+
+fn evaluation(state_path: Option<std::path::PathBuf>) -> Evaluation {
+    Evaluation {
+        suite: Suite::parse("fgsm,pgd-5,cw-5,apgd-ce,square-40").unwrap(),
+        threat: ThreatModel::parse(Norm::Linf, "0.05").unwrap(),
+        batch_size: 7,
+        seed: 3,
+        identity: "mnist-cnn(random) on 40 random images".into(),
+        state_path,
+    }
+}
+
+#[test]
+fn cumulative_robust_accuracy_never_rises_along_a_suite() {
+    let model = model();
+    let points = source(&model, 40);
+    let report = evaluate(&evaluation(None), &model, &points, &mut |_| {}).unwrap();
+    assert!(
+        (report.clean_accuracy - 75.0).abs() < 1e-9,
+        "{}",
+        report.to_text()
+    );
+    let mut previous = report.clean_accuracy;
+    for attack in &report.attacks {
+        assert!(attack.robust_accuracy <= previous, "{}", report.to_text());
+        previous = attack.robust_accuracy;
+    }
+    assert_eq!(report.robust_accuracy, previous);
+    assert!(report.max_perturbation <= 0.05 + 1e-7);
+    assert!(
+        report.attacks.iter().map(|a| a.fooled).sum::<usize>() > 0,
+        "nothing fooled: the test would prove nothing"
+    );
+}
+
+/// A run interrupted after a few batches resumes from its state file and ends with exactly the
+/// results of an uninterrupted run; a state file of another run is refused.
+#[test]
+fn a_killed_run_resumes_to_the_same_results_and_foreign_states_are_refused() {
+    let model = model();
+    let points = source(&model, 40);
+    let dir = tempfile::tempdir().unwrap();
+    let uninterrupted_path = dir.path().join("whole.json");
+    let whole = evaluate(
+        &evaluation(Some(uninterrupted_path.clone())),
+        &model,
+        &points,
+        &mut |_| {},
+    )
+    .unwrap();
+
+    let path = dir.path().join("state.json");
+    let mut calls = 0;
+    let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        evaluate(
+            &evaluation(Some(path.clone())),
+            &model,
+            &points,
+            &mut |progress| {
+                calls += 1;
+                if progress.stage == "cw-5" {
+                    panic!("killed");
+                }
+            },
+        )
+    }));
+    assert!(interrupted.is_err(), "the run was not interrupted");
+    let resumed = evaluate(
+        &evaluation(Some(path.clone())),
+        &model,
+        &points,
+        &mut |_| {},
+    )
+    .unwrap();
+    let strip = |mut r: jeat_attacks::runner::Report| {
+        r.attacks.iter_mut().for_each(|a| a.seconds = 0.0);
+        r.seconds = 0.0;
+        r
+    };
+    assert_eq!(strip(resumed), strip(whole));
+    assert_eq!(
+        point_results(&path).unwrap(),
+        point_results(&uninterrupted_path).unwrap()
+    );
+
+    let mut other = evaluation(Some(path));
+    other.identity = "another model".into();
+    let err = evaluate(&other, &model, &points, &mut |_| {}).unwrap_err();
+    assert!(matches!(err, AttackError::StateMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("another model"), "{err}");
+}
+
+#[test]
+fn images_outside_the_unit_range_are_refused() {
+    let model = model();
+    let mut points = source(&model, 4);
+    points.x[3] = 1.5;
+    let err = evaluate(&evaluation(None), &model, &points, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("[0, 1]"), "{err}");
+}
