@@ -1,0 +1,245 @@
+//! JEM's persistent replay buffer: SGLD chains start from stored samples (or, with probability
+//! `rho`, from fresh noise), and their end points are written back. It is part of the training
+//! state: saved and restored as safetensors.
+
+use crate::error::SamplingError;
+use crate::gaussian::ClassGaussians;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use jeat_attacks::rng;
+use rand::Rng;
+use std::path::Path;
+
+/// Where fresh chains start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BufferInit {
+    /// Uniform noise over [0, 1] (JEM).
+    Uniform,
+    /// Class-conditional Gaussian seeds of a uniformly random class.
+    ClassGaussian,
+}
+
+/// A batch drawn from the buffer.
+#[derive(Debug, Clone)]
+pub struct Draw {
+    /// The buffer slots the batch came from (write the chains' ends back there).
+    pub slots: Vec<usize>,
+    /// `[B, C, H, W]`: the chains' starting points.
+    pub images: Tensor<4>,
+    /// How many were fresh noise instead of stored samples.
+    pub reinitialised: usize,
+}
+
+/// The buffer: `size` images of one shape, in [0, 1].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayBuffer {
+    shape: [usize; 3],
+    samples: Vec<f32>,
+    /// Probability that a drawn chain restarts from fresh noise (JEM: 0.05).
+    pub reinit_probability: f64,
+    /// Where fresh chains start.
+    pub init: BufferInit,
+}
+
+fn fresh(
+    count: usize,
+    shape: [usize; 3],
+    init: BufferInit,
+    seeds: Option<&ClassGaussians>,
+    seed: u64,
+) -> Result<Vec<f32>, SamplingError> {
+    let d = shape.iter().product::<usize>();
+    match (init, seeds) {
+        (BufferInit::Uniform, _) => {
+            let mut rng = rng::generator(seed);
+            Ok((0..count * d)
+                .map(|_| rng.random_range(0.0..1.0f32))
+                .collect())
+        }
+        (BufferInit::ClassGaussian, Some(seeds)) => {
+            let mut rng = rng::generator(rng::derive(seed, &[1]));
+            let classes: Vec<usize> = (0..count)
+                .map(|_| rng.random_range(0..seeds.num_classes()))
+                .collect();
+            Ok(seeds
+                .sample_raw(&classes, seed)
+                .into_iter()
+                .map(|v| v.clamp(0.0, 1.0))
+                .collect())
+        }
+        (BufferInit::ClassGaussian, None) => Err(SamplingError::Invalid(
+            "a class-Gaussian replay buffer needs fitted seeds".into(),
+        )),
+    }
+}
+
+impl ReplayBuffer {
+    /// A buffer of `size` fresh samples of `shape` `[C, H, W]`.
+    pub fn new(
+        size: usize,
+        shape: [usize; 3],
+        reinit_probability: f64,
+        init: BufferInit,
+        seeds: Option<&ClassGaussians>,
+        seed: u64,
+    ) -> Result<Self, SamplingError> {
+        if size == 0 || !(0.0..=1.0).contains(&reinit_probability) {
+            return Err(SamplingError::Invalid(format!(
+                "a replay buffer needs size ≥ 1 and 0 ≤ rho ≤ 1, got {size} and {reinit_probability}"
+            )));
+        }
+        Ok(Self {
+            shape,
+            samples: fresh(size, shape, init, seeds, seed)?,
+            reinit_probability,
+            init,
+        })
+    }
+
+    /// Stored samples.
+    pub fn len(&self) -> usize {
+        self.samples.len() / self.shape.iter().product::<usize>()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// The image shape `[C, H, W]`.
+    pub fn shape(&self) -> [usize; 3] {
+        self.shape
+    }
+
+    /// `batch` chain starts: uniformly chosen slots, each replaced by fresh noise with
+    /// probability `rho`.
+    pub fn draw(
+        &self,
+        batch: usize,
+        seeds: Option<&ClassGaussians>,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Draw, SamplingError> {
+        let d = self.shape.iter().product::<usize>();
+        let mut rng = rng::generator(seed);
+        let slots: Vec<usize> = (0..batch)
+            .map(|_| rng.random_range(0..self.len()))
+            .collect();
+        let restart: Vec<bool> = (0..batch)
+            .map(|_| rng.random_bool(self.reinit_probability))
+            .collect();
+        let reinitialised = restart.iter().filter(|&&r| r).count();
+        let noise = fresh(
+            reinitialised,
+            self.shape,
+            self.init,
+            seeds,
+            rng::derive(seed, &[2]),
+        )?;
+        let mut values = Vec::with_capacity(batch * d);
+        let mut next_fresh = noise.chunks(d);
+        for (&slot, &restart) in slots.iter().zip(&restart) {
+            match restart {
+                true => values
+                    .extend_from_slice(next_fresh.next().expect("one fresh sample per restart")),
+                false => values.extend_from_slice(&self.samples[slot * d..(slot + 1) * d]),
+            }
+        }
+        let [c, h, w] = self.shape;
+        Ok(Draw {
+            slots,
+            images: Tensor::from_data(TensorData::new(values, [batch, c, h, w]), device),
+            reinitialised,
+        })
+    }
+
+    /// Stores the chains' ends `[B, C, H, W]` in the slots they were drawn from.
+    pub fn write_back(&mut self, slots: &[usize], samples: Tensor<4>) {
+        let d = self.shape.iter().product::<usize>();
+        let values = samples
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 samples");
+        for (&slot, row) in slots.iter().zip(values.chunks(d)) {
+            self.samples[slot * d..(slot + 1) * d].copy_from_slice(row);
+        }
+    }
+
+    /// The samples at `slots`, `[n, C, H, W]`.
+    pub fn get(&self, slots: &[usize], device: &Device) -> Tensor<4> {
+        let d = self.shape.iter().product::<usize>();
+        let values: Vec<f32> = slots
+            .iter()
+            .flat_map(|&s| self.samples[s * d..(s + 1) * d].to_vec())
+            .collect();
+        let [c, h, w] = self.shape;
+        Tensor::from_data(TensorData::new(values, [slots.len(), c, h, w]), device)
+    }
+
+    /// Writes the buffer as safetensors (tensor `samples` `[N, C, H, W]`, metadata `rho` and
+    /// `init`), atomically.
+    pub fn save(&self, path: &Path) -> Result<(), SamplingError> {
+        let [c, h, w] = self.shape;
+        let bytes: Vec<u8> = self.samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let view = safetensors::tensor::TensorView::new(
+            safetensors::Dtype::F32,
+            vec![self.len(), c, h, w],
+            &bytes,
+        )
+        .map_err(|e| SamplingError::io(path, e))?;
+        let metadata = std::collections::HashMap::from([
+            ("rho".to_string(), self.reinit_probability.to_string()),
+            ("init".to_string(), format!("{:?}", self.init)),
+        ]);
+        let data = safetensors::serialize([("samples", view)], Some(metadata))
+            .map_err(|e| SamplingError::io(path, e))?;
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        std::fs::write(&tmp, data).map_err(|e| SamplingError::io(path, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| SamplingError::io(path, e))
+    }
+
+    /// Reads a buffer written by [`ReplayBuffer::save`].
+    pub fn load(path: &Path) -> Result<Self, SamplingError> {
+        let bytes = std::fs::read(path).map_err(|e| SamplingError::io(path, e))?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| SamplingError::io(path, format!("not a replay buffer: {e}")))?;
+        let file = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| SamplingError::io(path, format!("not a replay buffer: {e}")))?;
+        let view = file
+            .tensor("samples")
+            .map_err(|e| SamplingError::io(path, format!("no 'samples' tensor: {e}")))?;
+        let shape = view.shape();
+        if shape.len() != 4 || view.dtype() != safetensors::Dtype::F32 {
+            return Err(SamplingError::io(
+                path,
+                format!(
+                    "'samples' must be f32 [N, C, H, W], found {:?} {shape:?}",
+                    view.dtype()
+                ),
+            ));
+        }
+        let samples = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let reinit_probability = metadata
+            .get("rho")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.05);
+        let init = match metadata.get("init").map(String::as_str) {
+            Some("ClassGaussian") => BufferInit::ClassGaussian,
+            _ => BufferInit::Uniform,
+        };
+        Ok(Self {
+            shape: [shape[1], shape[2], shape[3]],
+            samples,
+            reinit_probability,
+            init,
+        })
+    }
+}

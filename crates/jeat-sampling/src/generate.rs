@@ -1,0 +1,265 @@
+//! The generators: images a classifier makes by descending a loss or an energy.
+//!
+//! - `santurkar` (Santurkar et al. 2019): from a class-conditional Gaussian seed, targeted L2-PGD
+//!   on `CE(f(x), y)` in an L2 ball of radius 30 around the seed, step 0.5, 60 steps;
+//! - `sgld-joint` **[reconstruction of JEAT's generator]**: the same seeds, then SGLD on
+//!   `E(x, y)`;
+//! - `sgld-marginal` (JEM): SGLD on `E(x)` from the replay buffer (uniform noise without one);
+//!   the label of a sample is the model's prediction.
+//!
+//! Batches go to a sink as they are made, so 50,000 samples never sit in memory at once.
+
+use crate::buffer::ReplayBuffer;
+use crate::error::SamplingError;
+use crate::gaussian::ClassGaussians;
+use crate::sgld::{Energy, SgldConfig};
+use burn::prelude::*;
+use jeat_attacks::engine::{Constraint, Direction, GradientSteps, StepRule};
+use jeat_attacks::rng;
+use jeat_attacks::threat::{Ball, Norm};
+use jeat_attacks::util::{index_tensor, label_tensor, predictions};
+use jeat_energy::{PointLoss, Reference};
+use jeat_models::Classifier;
+use rand::Rng;
+
+/// A generator and its parameters.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Method {
+    /// Targeted L2-PGD on cross-entropy from Gaussian seeds.
+    Santurkar {
+        /// L2 radius around the seed (30).
+        radius: f64,
+        /// L2 step (0.5).
+        step_size: f64,
+        /// Steps (60).
+        steps: usize,
+    },
+    /// SGLD on `E(x, y)` from Gaussian seeds.
+    SgldJoint {
+        /// The chain.
+        sgld: SgldConfig,
+    },
+    /// SGLD on `E(x)` from the replay buffer.
+    SgldMarginal {
+        /// The chain.
+        sgld: SgldConfig,
+    },
+}
+
+/// The generator names, for help texts.
+pub const METHOD_NAMES: &str = "santurkar, sgld-joint, sgld-marginal";
+
+impl Method {
+    /// Santurkar et al.'s parameters.
+    pub fn santurkar() -> Self {
+        Self::Santurkar {
+            radius: 30.0,
+            step_size: 0.5,
+            steps: 60,
+        }
+    }
+
+    /// A generator by name with its default parameters (SGLD: 200 steps of JEM's step size and
+    /// noise).
+    pub fn parse(name: &str) -> Result<Self, SamplingError> {
+        let sgld = SgldConfig::from_jem_units(200, 1.0, 0.01);
+        match name {
+            "santurkar" => Ok(Self::santurkar()),
+            "sgld-joint" => Ok(Self::SgldJoint { sgld }),
+            "sgld-marginal" => Ok(Self::SgldMarginal { sgld }),
+            other => Err(SamplingError::Invalid(format!(
+                "unknown generator '{other}'; valid: {METHOD_NAMES}"
+            ))),
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Santurkar { .. } => "santurkar",
+            Self::SgldJoint { .. } => "sgld-joint",
+            Self::SgldMarginal { .. } => "sgld-marginal",
+        }
+    }
+
+    /// Whether it generates for given classes (and so needs Gaussian seeds).
+    pub fn conditional(&self) -> bool {
+        !matches!(self, Self::SgldMarginal { .. })
+    }
+}
+
+/// What a generator starts from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sources<'a> {
+    /// Class-conditional seeds (required by the conditional generators).
+    pub seeds: Option<&'a ClassGaussians>,
+    /// The replay buffer (optional for `sgld-marginal`).
+    pub buffer: Option<&'a ReplayBuffer>,
+}
+
+/// A batch of generated images.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// `[B, C, H, W]` in [0, 1].
+    pub images: Tensor<4>,
+    /// The class each image was generated for (conditional) or is predicted as (marginal).
+    pub labels: Vec<usize>,
+}
+
+/// Generates `count` images per class (conditional generators) or `count` images in all
+/// (`sgld-marginal`) with `model` in inference mode, in batches of `batch_size`, each handed to
+/// `sink` as soon as it is made. `shape` is `[C, H, W]`.
+#[allow(clippy::too_many_arguments)]
+pub fn generate(
+    model: &dyn Classifier,
+    method: &Method,
+    count: usize,
+    shape: [usize; 3],
+    sources: Sources<'_>,
+    batch_size: usize,
+    seed: u64,
+    device: &Device,
+    sink: &mut dyn FnMut(Generated) -> Result<(), SamplingError>,
+) -> Result<(), SamplingError> {
+    let classes: Vec<usize> = if method.conditional() {
+        (0..model.num_classes())
+            .flat_map(|c| std::iter::repeat_n(c, count))
+            .collect()
+    } else {
+        vec![0; count]
+    };
+    let seeds = match (method.conditional(), sources.seeds) {
+        (true, None) => {
+            return Err(SamplingError::Invalid(format!(
+                "{} starts from class-conditional Gaussian seeds: fit them on a dataset first",
+                method.name()
+            )));
+        }
+        (_, seeds) => seeds,
+    };
+    for (b, batch) in classes.chunks(batch_size.max(1)).enumerate() {
+        let batch_seed = rng::derive(seed, &[b as u64]);
+        let generated = match method {
+            Method::Santurkar {
+                radius,
+                step_size,
+                steps,
+            } => {
+                let start = seeds
+                    .expect("checked above")
+                    .sample(batch, batch_seed, device);
+                let engine = GradientSteps {
+                    loss: PointLoss::CrossEntropy,
+                    direction: Direction::Descend,
+                    rule: StepRule::L2Normalized,
+                    step_size: *step_size,
+                    steps: *steps,
+                    momentum: None,
+                    noise_std: 0.0,
+                    constraint: Constraint::ball_in_unit_box(Ball {
+                        norm: Norm::L2,
+                        radius: *radius,
+                    }),
+                    fail_on_non_finite: true,
+                };
+                let reference = Reference::labels(label_tensor(batch, device));
+                let outcome = engine.run(
+                    model,
+                    start.clone(),
+                    Some(&start),
+                    &reference,
+                    batch_seed,
+                    &mut |_| {},
+                )?;
+                Generated {
+                    images: outcome.x,
+                    labels: batch.to_vec(),
+                }
+            }
+            Method::SgldJoint { sgld } => {
+                let start = seeds
+                    .expect("checked above")
+                    .sample(batch, batch_seed, device);
+                let images = sgld.run(
+                    model,
+                    start,
+                    Energy::Joint,
+                    Some(label_tensor(batch, device)),
+                    batch_seed,
+                )?;
+                Generated {
+                    images,
+                    labels: batch.to_vec(),
+                }
+            }
+            Method::SgldMarginal { sgld } => {
+                let start = match sources.buffer {
+                    Some(buffer) => {
+                        let mut rng = rng::generator(batch_seed);
+                        let slots: Vec<usize> = (0..batch.len())
+                            .map(|_| rng.random_range(0..buffer.len()))
+                            .collect();
+                        buffer.get(&slots, device)
+                    }
+                    None => rng::uniform(
+                        [batch.len(), shape[0], shape[1], shape[2]],
+                        0.0,
+                        1.0,
+                        batch_seed,
+                        device,
+                    ),
+                };
+                let images = sgld.run(model, start, Energy::Marginal, None, batch_seed)?;
+                let labels = predictions(model.logits(images.clone()));
+                Generated { images, labels }
+            }
+        };
+        sink(generated)?;
+    }
+    Ok(())
+}
+
+/// [`generate`], collecting every batch: `[N, C, H, W]` and the labels.
+#[allow(clippy::too_many_arguments)]
+pub fn generate_all(
+    model: &dyn Classifier,
+    method: &Method,
+    count: usize,
+    shape: [usize; 3],
+    sources: Sources<'_>,
+    batch_size: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<Generated, SamplingError> {
+    let mut images = Vec::new();
+    let mut labels = Vec::new();
+    generate(
+        model,
+        method,
+        count,
+        shape,
+        sources,
+        batch_size,
+        seed,
+        device,
+        &mut |batch| {
+            images.push(batch.images);
+            labels.extend(batch.labels);
+            Ok(())
+        },
+    )?;
+    let images = if images.is_empty() {
+        Tensor::zeros([0, shape[0], shape[1], shape[2]], device)
+    } else {
+        Tensor::cat(images, 0)
+    };
+    Ok(Generated { images, labels })
+}
+
+/// The rows of `images` `[N, C, H, W]` at `indices`.
+pub fn rows_of(images: &Tensor<4>, indices: &[usize]) -> Tensor<4> {
+    images
+        .clone()
+        .select(0, index_tensor(indices, &images.device()))
+}

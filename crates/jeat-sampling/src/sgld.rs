@@ -1,0 +1,124 @@
+//! Stochastic gradient Langevin dynamics: `x ← clamp(x - alpha · ∇x E + sigma · N(0, I))`, on
+//! the marginal energy `E(x)` or the joint energy `E(x, y)`. One configuration of the engine of
+//! `jeat-attacks`: descent on an energy, raw gradient steps, Gaussian noise, no ball.
+
+use crate::error::SamplingError;
+use burn::prelude::*;
+use jeat_attacks::engine::{Constraint, Direction, GradientSteps, StepRule};
+use jeat_energy::{PointLoss, Reference};
+use jeat_models::Classifier;
+
+/// Which energy a chain descends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Energy {
+    /// `E(x) = -logsumexp_y f(x)[y]`: samples of `p(x)`.
+    Marginal,
+    /// `E(x, y) = -f(x)[y]`: samples of `p(x | y)`.
+    Joint,
+}
+
+/// An SGLD chain, in [0, 1] pixel units.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SgldConfig {
+    /// Steps per chain (JEM: 20 per training iteration).
+    pub steps: usize,
+    /// Step size `alpha` on the energy gradient, [0, 1] units (JEM's 1 in [-1, 1] units = 0.25).
+    pub step_size: f64,
+    /// Noise standard deviation `sigma`, [0, 1] units (JEM's 0.01 in [-1, 1] units = 0.005).
+    pub noise: f64,
+    /// Clamp every step to the data range [0, 1].
+    #[serde(default = "yes")]
+    pub clamp: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SgldConfig {
+    /// JEM's chain: 20 steps of alpha 1, sigma 0.01 in [-1, 1] units.
+    fn default() -> Self {
+        Self::from_jem_units(20, 1.0, 0.01)
+    }
+}
+
+impl SgldConfig {
+    /// A chain given in JEM's [-1, 1] input units. With `x' = 2x - 1`, `∇x' E = ∇x E / 2`, so
+    /// a step `x' ← x' - a ∇x' E + s ε` is `x ← x - (a / 4) ∇x E + (s / 2) ε` in [0, 1] units.
+    pub fn from_jem_units(steps: usize, step_size: f64, noise: f64) -> Self {
+        Self {
+            steps,
+            step_size: step_size / 4.0,
+            noise: noise / 2.0,
+            clamp: true,
+        }
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), SamplingError> {
+        if !(self.step_size.is_finite()
+            && self.step_size >= 0.0
+            && self.noise.is_finite()
+            && self.noise >= 0.0)
+        {
+            return Err(SamplingError::Invalid(format!(
+                "SGLD step_size and noise must be finite and ≥ 0, got {} and {}",
+                self.step_size, self.noise
+            )));
+        }
+        Ok(())
+    }
+
+    /// The engine configuration of this chain.
+    pub fn engine(&self, energy: Energy) -> GradientSteps {
+        GradientSteps {
+            loss: match energy {
+                Energy::Marginal => PointLoss::MarginalEnergy,
+                Energy::Joint => PointLoss::JointEnergy,
+            },
+            direction: Direction::Descend,
+            rule: StepRule::Raw,
+            step_size: self.step_size,
+            steps: self.steps,
+            momentum: None,
+            noise_std: self.noise,
+            constraint: if self.clamp {
+                Constraint::UNIT_BOX
+            } else {
+                Constraint::default()
+            },
+            fail_on_non_finite: true,
+        }
+    }
+
+    /// Runs the chain from `start` `[B, C, H, W]` with `model` in inference mode; `labels` `[B]`
+    /// are required for the joint energy. A non-finite energy or gradient stops the chain with
+    /// an error naming the step.
+    pub fn run(
+        &self,
+        model: &dyn Classifier,
+        start: Tensor<4>,
+        energy: Energy,
+        labels: Option<Tensor<1, Int>>,
+        seed: u64,
+    ) -> Result<Tensor<4>, SamplingError> {
+        let reference = match (energy, labels) {
+            (_, Some(labels)) => Reference::labels(labels),
+            (Energy::Marginal, None) => {
+                let [batch, ..] = start.dims();
+                Reference::labels(Tensor::zeros([batch], &start.device().without_autodiff()))
+            }
+            (Energy::Joint, None) => {
+                return Err(SamplingError::Invalid(
+                    "SGLD on E(x, y) needs labels".into(),
+                ));
+            }
+        };
+        let outcome = self
+            .engine(energy)
+            .run(model, start, None, &reference, seed, &mut |_| {})?;
+        Ok(outcome.x)
+    }
+}

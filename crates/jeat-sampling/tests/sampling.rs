@@ -1,0 +1,278 @@
+//! SGLD on an analytic energy, Gaussian seeds on synthetic data, the replay buffer, the grid.
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use jeat_data::{ImageSet, ImageShape};
+use jeat_models::Classifier;
+use jeat_sampling::buffer::{BufferInit, ReplayBuffer};
+use jeat_sampling::grid::write_grid;
+use jeat_sampling::{ClassGaussians, Energy, SamplingError, SgldConfig};
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// One logit `f(x) = -½ (x - mu)ᵀ P (x - mu)` over 2-pixel images: `E(x) = -f(x)`, so
+/// `p(x) ∝ exp(-E(x))` is `N(mu, P⁻¹)`.
+struct Quadratic {
+    mu: [f32; 2],
+    precision: [[f32; 2]; 2],
+}
+
+impl Classifier for Quadratic {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        let device = images.device().without_autodiff();
+        let [batch, ..] = images.dims();
+        let x = images.reshape([batch, 2])
+            - Tensor::<2>::from_data(TensorData::new(self.mu.to_vec(), [1, 2]), &device);
+        let p = Tensor::<2>::from_data(TensorData::new(self.precision.concat(), [2, 2]), &device);
+        (x.clone().matmul(p) * x).sum_dim(1) * -0.5
+    }
+
+    fn num_classes(&self) -> usize {
+        1
+    }
+}
+
+fn quadratic() -> (Quadratic, [[f64; 2]; 2]) {
+    // Sigma = [[0.01, 0.004], [0.004, 0.008]] (eigenvalues 0.0131, 0.0049); P = Sigma⁻¹.
+    let sigma = [[0.01, 0.004], [0.004, 0.008]];
+    let det = sigma[0][0] * sigma[1][1] - sigma[0][1] * sigma[1][0];
+    let precision = [
+        [(sigma[1][1] / det) as f32, (-sigma[0][1] / det) as f32],
+        [(-sigma[1][0] / det) as f32, (sigma[0][0] / det) as f32],
+    ];
+    (
+        Quadratic {
+            mu: [0.4, 0.6],
+            precision,
+        },
+        sigma,
+    )
+}
+
+/// Langevin dynamics with noise sqrt(2·alpha) samples exp(-E): mean and covariance of 4,000
+/// chains after 800 steps match N(mu, Sigma) within 4 standard errors (mean) and 8 % (variances;
+/// the discretisation's own bias, 1 / (1 - alpha / 2s²) - 1, is at most 2 % here; the slowest
+/// direction relaxes by exp(-12)).
+#[test]
+fn sgld_on_a_quadratic_energy_samples_its_gaussian() {
+    let device = Device::flex();
+    let (model, sigma) = quadratic();
+    let alpha = 2e-4;
+    let chain = SgldConfig {
+        steps: 800,
+        step_size: alpha,
+        noise: (2.0 * alpha).sqrt(),
+        clamp: false,
+    };
+    let n = 4000;
+    let start = jeat_attacks::rng::uniform([n, 1, 1, 2], 0.0, 1.0, 1, &device);
+    let x = chain.run(&model, start, Energy::Marginal, None, 2).unwrap();
+    let v: Vec<f64> = x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+    let mean = [0, 1].map(|d| v.iter().skip(d).step_by(2).sum::<f64>() / n as f64);
+    let cov = |a: usize, b: usize| {
+        v.chunks(2)
+            .map(|p| (p[a] - mean[a]) * (p[b] - mean[b]))
+            .sum::<f64>()
+            / (n - 1) as f64
+    };
+    for d in 0..2 {
+        let standard_error = (sigma[d][d] / n as f64).sqrt();
+        assert!(
+            (mean[d] - [0.4, 0.6][d]).abs() < 4.0 * standard_error,
+            "mean {mean:?}"
+        );
+        assert!(
+            (cov(d, d) / sigma[d][d] - 1.0).abs() < 0.08,
+            "variance {d}: {} vs {}",
+            cov(d, d),
+            sigma[d][d]
+        );
+    }
+    assert!(
+        (cov(0, 1) - sigma[0][1]).abs() < 0.15 * sigma[0][1],
+        "covariance {} vs {}",
+        cov(0, 1),
+        sigma[0][1]
+    );
+}
+
+#[test]
+fn without_noise_a_small_step_descends_the_energy_monotonically() {
+    let device = Device::flex();
+    let (model, _) = quadratic();
+    let chain = SgldConfig {
+        steps: 50,
+        step_size: 1e-4,
+        noise: 0.0,
+        clamp: true,
+    };
+    let start = jeat_attacks::rng::uniform([64, 1, 1, 2], 0.0, 1.0, 3, &device);
+    let reference = jeat_energy::Reference::labels(Tensor::zeros([64], &device));
+    let mut energies: Vec<Vec<f32>> = Vec::new();
+    chain
+        .engine(Energy::Marginal)
+        .run(&model, start, None, &reference, 0, &mut |visit| {
+            energies.push(visit.loss.clone().into_data().try_to_vec::<f32>().unwrap())
+        })
+        .unwrap();
+    for step in 1..energies.len() {
+        for (chain, (now, before)) in energies[step].iter().zip(&energies[step - 1]).enumerate() {
+            assert!(
+                now <= before,
+                "chain {chain} rose at step {step}: {before} -> {now}"
+            );
+        }
+    }
+    assert!(energies.last().unwrap().iter().sum::<f32>() < energies[0].iter().sum::<f32>() * 0.9);
+}
+
+struct Nan;
+
+impl Classifier for Nan {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        let [batch, ..] = images.dims();
+        images.reshape([batch as i64, -1]).sum_dim(1) * f32::NAN
+    }
+
+    fn num_classes(&self) -> usize {
+        1
+    }
+}
+
+#[test]
+fn a_non_finite_energy_stops_the_chain_naming_the_step() {
+    let device = Device::flex();
+    let start = Tensor::<4>::zeros([2, 1, 2, 2], &device);
+    let err = SgldConfig::default()
+        .run(&Nan, start, Energy::Marginal, None, 0)
+        .unwrap_err();
+    assert!(matches!(err, SamplingError::Chain(_)), "{err}");
+    assert!(err.to_string().contains("at step 0"), "{err}");
+}
+
+/// Three classes of 2×2 grayscale images drawn from known Gaussians (then quantised to bytes):
+/// the fit equals the empirical mean and covariance of the bytes, and draws from it reproduce
+/// them.
+#[test]
+fn fitted_seeds_reproduce_class_means_and_covariances() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let shape = ImageShape::new(1, 2, 2);
+    let means = [
+        [0.2, 0.3, 0.4, 0.5],
+        [0.7, 0.6, 0.5, 0.4],
+        [0.5, 0.5, 0.5, 0.5],
+    ];
+    let per_class = 3000;
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    for (class, mean) in means.iter().enumerate() {
+        for _ in 0..per_class {
+            let shared: f64 = StandardNormal.sample(&mut rng);
+            for m in mean {
+                let own: f64 = StandardNormal.sample(&mut rng);
+                pixels.push(
+                    ((m + 0.05 * shared + 0.03 * own) * 255.0)
+                        .round()
+                        .clamp(0.0, 255.0) as u8,
+                );
+            }
+            labels.push(class as u16);
+        }
+    }
+    let set = ImageSet::new("synthetic gaussians", shape, 3, pixels, labels).unwrap();
+    let seeds = ClassGaussians::fit(&set, 1e-4).unwrap();
+    for (class, mean) in means.iter().enumerate() {
+        let fitted = seeds.mean(class);
+        for (f, m) in fitted.iter().zip(mean) {
+            assert!((f - m).abs() < 0.004, "class {class} mean {fitted:?}");
+        }
+        let covariance = seeds.covariance(class);
+        for a in 0..4 {
+            for b in 0..4 {
+                let expected = 0.05f64.powi(2) + if a == b { 0.03f64.powi(2) + 1e-4 } else { 0.0 };
+                assert!(
+                    (covariance[(a, b)] - expected).abs() < 0.1 * expected,
+                    "class {class} cov[{a},{b}] {} vs {expected}",
+                    covariance[(a, b)]
+                );
+            }
+        }
+        // Draws from the fit have the fit's moments.
+        let classes = vec![class; 20_000];
+        let draws = seeds.sample_raw(&classes, 9);
+        for (d, f) in fitted.iter().enumerate() {
+            let m = draws
+                .iter()
+                .skip(d)
+                .step_by(4)
+                .map(|&v| f64::from(v))
+                .sum::<f64>()
+                / 20_000.0;
+            assert!((m - f).abs() < 0.002, "draw mean {m} vs {f}");
+        }
+        let (m0, m1) = (fitted[0], fitted[1]);
+        let c01 = draws
+            .chunks(4)
+            .map(|p| (f64::from(p[0]) - m0) * (f64::from(p[1]) - m1))
+            .sum::<f64>()
+            / 20_000.0;
+        assert!(
+            (c01 - covariance[(0, 1)]).abs() < 0.1 * covariance[(0, 1)],
+            "draw cov {c01}"
+        );
+    }
+}
+
+#[test]
+fn a_class_with_too_few_images_is_named() {
+    let shape = ImageShape::new(1, 1, 2);
+    let set = ImageSet::new("tiny", shape, 2, vec![1, 2, 3, 4, 5, 6], vec![0, 0, 1]).unwrap();
+    let err = ClassGaussians::fit(&set, 1e-4).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "class 1 has 1 image(s); fitting its Gaussian needs at least 2"
+    );
+}
+
+#[test]
+fn the_buffer_reinitialises_about_rho_of_its_draws_and_round_trips() {
+    let device = Device::flex();
+    let mut buffer = ReplayBuffer::new(500, [1, 2, 2], 0.05, BufferInit::Uniform, None, 0).unwrap();
+    // Mark every stored sample with -1 so that fresh noise (in [0, 1)) is recognisable.
+    let slots: Vec<usize> = (0..500).collect();
+    buffer.write_back(&slots, Tensor::<4>::full([500, 1, 2, 2], -1.0, &device));
+    let draw = buffer.draw(20_000, None, 1, &device).unwrap();
+    let values: Vec<f32> = draw.images.into_data().try_to_vec().unwrap();
+    let fresh = values.chunks(4).filter(|v| v[0] >= 0.0).count();
+    assert_eq!(fresh, draw.reinitialised);
+    // Binomial(20000, 0.05): mean 1000, sd ≈ 31.
+    assert!(
+        (fresh as f64 - 1000.0).abs() < 125.0,
+        "{fresh} fresh of 20000"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("buffer.safetensors");
+    buffer.save(&path).unwrap();
+    assert_eq!(ReplayBuffer::load(&path).unwrap(), buffer);
+    std::fs::write(&path, b"garbage").unwrap();
+    assert!(
+        ReplayBuffer::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("buffer.safetensors")
+    );
+}
+
+#[test]
+fn the_grid_has_one_row_per_class() {
+    let device = Device::flex();
+    let images = Tensor::<4>::ones([5, 3, 4, 4], &device) * 0.5;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grid.png");
+    write_grid(&path, images, &[0, 1, 1, 2, 2], 3, 4).unwrap();
+    let (shape, _) = jeat_data::png_folder::decode_png(&path).unwrap();
+    assert_eq!(
+        (shape.channels, shape.height, shape.width),
+        (3, 3 * 6 + 2, 4 * 6 + 2)
+    );
+}
