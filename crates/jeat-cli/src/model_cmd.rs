@@ -62,12 +62,7 @@ pub fn info(model: &ModelArgs, backend: Backend) -> Result<()> {
 }
 
 /// `jeat convert IN OUT`: reads any supported checkpoint, writes safetensors (PyTorch names).
-pub fn convert(
-    input: &Path,
-    output: &Path,
-    model: &ModelArgs,
-    backend: Backend,
-) -> Result<()> {
+pub fn convert(input: &Path, output: &Path, model: &ModelArgs, backend: Backend) -> Result<()> {
     if output.extension().is_none_or(|e| e != "safetensors") {
         bail!(
             "{}: the output must be a .safetensors file",

@@ -9,6 +9,7 @@
 //!   installed copies are found (`$JEAT_DATA`, `./data`, Debian's `/usr/share/datasets`);
 //! - [`download`]: resumable, verified, atomic downloads;
 //! - [`augment`]: seeded random crop and flip;
+//! - [`synthetic`]: seeded synthetic sets for smoke runs, always named `synthetic/…`;
 //! - [`batch`]: burn `Dataset`/`Batcher` giving images `[B, C, H, W]` in [0, 1] and labels `[B]`.
 //!
 //! Everything is generic over the device: no backend is named here.
@@ -23,6 +24,7 @@ pub mod error;
 pub mod idx;
 pub mod image_set;
 pub mod png_folder;
+pub mod synthetic;
 
 pub use augment::Augmentation;
 pub use batch::{EpochView, ImageBatch, ImageBatcher, ImageItem, batch_at, epoch_order};

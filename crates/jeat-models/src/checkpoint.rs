@@ -7,6 +7,7 @@
 
 use crate::error::ModelError;
 use crate::pickle_guard::first_forbidden_global;
+use crate::registry::{Model, ModelSpec};
 use burn::module::Module;
 use burn::store::{
     BurnToPyTorchAdapter, BurnpackStore, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter,
@@ -193,12 +194,33 @@ pub fn save_safetensors<M: Module + ModuleSnapshot>(
     module: &M,
     path: &Path,
 ) -> Result<(), ModelError> {
+    write_safetensors(module, path, None)
+}
+
+/// The safetensors metadata key under which jeat records a model's [`ModelSpec`] (JSON).
+pub const SPEC_KEY: &str = "jeat.model";
+
+/// Writes a registry model as safetensors (PyTorch names) with its [`ModelSpec`] in the
+/// metadata, so that `jeat` can rebuild it from the file alone.
+pub fn save_model(model: &Model, spec: &ModelSpec, path: &Path) -> Result<(), ModelError> {
+    let json = serde_json::to_string(spec).expect("a model spec serialises");
+    write_safetensors(model, path, Some(json))
+}
+
+fn write_safetensors<M: Module + ModuleSnapshot>(
+    module: &M,
+    path: &Path,
+    spec: Option<String>,
+) -> Result<(), ModelError> {
     let tmp = temporary_sibling(path);
     let mut store = SafetensorsStore::from_file(&tmp)
         .with_to_adapter(BurnToPyTorchAdapter)
         .remap(jeat_to_pytorch())
         .skip_enum_variants(true)
         .overwrite(true);
+    if let Some(spec) = spec {
+        store = store.metadata(SPEC_KEY, spec);
+    }
     let written = module
         .save_into(&mut store)
         .map_err(|e| unreadable(&tmp, e));
@@ -209,6 +231,39 @@ pub fn save_safetensors<M: Module + ModuleSnapshot>(
         return Err(e);
     }
     Ok(())
+}
+
+/// The [`ModelSpec`] recorded in a safetensors file written by [`save_model`], if any.
+pub fn read_spec(path: &Path) -> Result<Option<ModelSpec>, ModelError> {
+    if CheckpointFormat::detect(path)? != CheckpointFormat::Safetensors {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| unreadable(path, format!("corrupt safetensors header: {e}")))?;
+    match header.metadata().as_ref().and_then(|m| m.get(SPEC_KEY)) {
+        Some(json) => serde_json::from_str(json)
+            .map(Some)
+            .map_err(|e| unreadable(path, format!("unreadable {SPEC_KEY} metadata: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Builds and loads a model from any supported checkpoint. The architecture comes from `spec`
+/// when given, else from the file's metadata (files written by [`save_model`]).
+pub fn load_model(
+    path: &Path,
+    spec: Option<&ModelSpec>,
+    device: &burn::tensor::Device,
+) -> Result<(Model, ModelSpec, LoadReport), ModelError> {
+    let spec = match spec {
+        Some(spec) => spec.clone(),
+        None => read_spec(path)?.ok_or_else(|| {
+            unreadable(path, "the file does not say which architecture it holds; pass --arch (and --num-classes, --input-shape)")
+        })?,
+    };
+    let (model, report) = load_weights(spec.build(device)?, path)?;
+    Ok((model, spec, report))
 }
 
 fn temporary_sibling(path: &Path) -> PathBuf {

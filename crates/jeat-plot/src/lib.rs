@@ -1,0 +1,361 @@
+//! # jeat-plot
+//!
+//! The PNG figures jeat writes: line charts in panels (training curves), heat maps in panels
+//! with a shared colour scale (energy landscapes: filled contours, dark = low) and histograms
+//! in panels. Text is drawn with DejaVu Sans compiled into the binary (see
+//! `assets/DejaVuSans-LICENSE.txt`), so no system font is needed.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::colors::colormaps::ViridisRGB;
+use std::path::Path;
+use std::sync::Once;
+
+const FONT: &str = "sans-serif";
+static REGISTER: Once = Once::new();
+
+/// A figure could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: cannot draw the figure: {message}")]
+pub struct PlotError {
+    path: String,
+    message: String,
+}
+
+fn error(path: &Path, e: impl std::fmt::Display) -> PlotError {
+    PlotError {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn register_font() {
+    REGISTER.call_once(|| {
+        plotters::style::register_font(
+            FONT,
+            FontStyle::Normal,
+            include_bytes!("../assets/DejaVuSans.ttf"),
+        )
+        .unwrap_or_else(|_| panic!("the embedded font is valid"));
+    });
+}
+
+/// A line of a chart: a name and its points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend entry.
+    pub name: String,
+    /// `(x, y)` points; non-finite ones are skipped.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One chart of a line figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinePanel {
+    /// Caption.
+    pub title: String,
+    /// X axis label.
+    pub x_label: String,
+    /// Y axis label.
+    pub y_label: String,
+    /// Its lines.
+    pub series: Vec<Series>,
+}
+
+/// One grid of values for a heat-map figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatPanel {
+    /// Caption.
+    pub title: String,
+    /// `size × size` values, row-major, row 0 at the bottom (`b = -range`).
+    pub values: Vec<f64>,
+    /// Side of the grid.
+    pub size: usize,
+}
+
+/// One chart of a histogram figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramPanel {
+    /// Caption.
+    pub title: String,
+    /// X axis label.
+    pub x_label: String,
+    /// Samples per named group, drawn as outlined step histograms.
+    pub groups: Vec<Series>,
+}
+
+fn palette(i: usize) -> RGBColor {
+    const COLORS: [RGBColor; 6] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+    ];
+    COLORS[i % COLORS.len()]
+}
+
+fn range_of(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let pad = 0.05 * (hi - lo);
+    (lo - pad, hi + pad)
+}
+
+fn figure(
+    path: &Path,
+    panels: usize,
+    title: &str,
+    draw: impl FnOnce(Vec<DrawingArea<BitMapBackend<'_>, Shift>>) -> Result<(), String>,
+) -> Result<(), PlotError> {
+    register_font();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| error(path, e))?;
+    }
+    let width = 460 * panels.max(1) as u32;
+    let root = BitMapBackend::new(path, (width, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| error(path, e))?;
+    let root = root.titled(title, (FONT, 22)).map_err(|e| error(path, e))?;
+    let areas = root.split_evenly((1, panels.max(1)));
+    draw(areas).map_err(|e| error(path, e))?;
+    root.present().map_err(|e| error(path, e))
+}
+
+/// Line charts side by side.
+pub fn line_figure(path: &Path, title: &str, panels: &[LinePanel]) -> Result<(), PlotError> {
+    figure(path, panels.len(), title, |areas| {
+        for (area, panel) in areas.iter().zip(panels) {
+            let points = || panel.series.iter().flat_map(|s| s.points.iter());
+            let (x0, x1) = range_of(points().map(|p| p.0));
+            let (y0, y1) = range_of(points().map(|p| p.1));
+            let mut chart = ChartBuilder::on(area)
+                .caption(&panel.title, (FONT, 16))
+                .margin(10)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .x_desc(&panel.x_label)
+                .y_desc(&panel.y_label)
+                .label_style((FONT, 12))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            for (i, series) in panel.series.iter().enumerate() {
+                let color = palette(i);
+                let finite: Vec<(f64, f64)> = series
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .collect();
+                chart
+                    .draw_series(LineSeries::new(finite, color.stroke_width(2)))
+                    .map_err(|e| e.to_string())?
+                    .label(&series.name)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                    });
+            }
+            if panel.series.len() > 1 {
+                chart
+                    .configure_series_labels()
+                    .label_font((FONT, 12))
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Heat maps side by side on `[-range, range]²`, one colour scale for all panels (quantised to
+/// `levels` bands: filled contours; dark = low).
+pub fn heat_figure(
+    path: &Path,
+    title: &str,
+    range: f64,
+    levels: usize,
+    axis: (&str, &str),
+    panels: &[HeatPanel],
+) -> Result<(), PlotError> {
+    let (lo, hi) = range_of(panels.iter().flat_map(|p| p.values.iter().copied()));
+    let levels = levels.max(2);
+    figure(path, panels.len(), title, |areas| {
+        for (area, panel) in areas.iter().zip(panels) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(&panel.title, (FONT, 16))
+                .margin(10)
+                .x_label_area_size(36)
+                .y_label_area_size(46)
+                .build_cartesian_2d(-range..range, -range..range)
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc(axis.0)
+                .y_desc(axis.1)
+                .label_style((FONT, 12))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            let n = panel.size;
+            let cell = 2.0 * range / n as f64;
+            chart
+                .draw_series((0..n * n).map(|k| {
+                    let (row, col) = (k / n, k % n);
+                    let v = panel.values[k];
+                    let band = (((v - lo) / (hi - lo)) * levels as f64)
+                        .floor()
+                        .clamp(0.0, (levels - 1) as f64);
+                    let color = ViridisRGB::get_color(band / (levels - 1) as f64);
+                    let (x, y) = (-range + col as f64 * cell, -range + row as f64 * cell);
+                    Rectangle::new([(x, y), (x + cell, y + cell)], color.filled())
+                }))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+}
+
+/// Histograms side by side, `bins` bins over each panel's range.
+pub fn histogram_figure(
+    path: &Path,
+    title: &str,
+    bins: usize,
+    panels: &[HistogramPanel],
+) -> Result<(), PlotError> {
+    let line_panels: Vec<LinePanel> = panels
+        .iter()
+        .map(|panel| {
+            let (lo, hi) = range_of(
+                panel
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.points.iter().map(|p| p.0)),
+            );
+            let width = (hi - lo) / bins.max(1) as f64;
+            let series = panel
+                .groups
+                .iter()
+                .map(|group| {
+                    let mut counts = vec![0usize; bins.max(1)];
+                    for &(v, _) in &group.points {
+                        if v.is_finite() {
+                            counts[(((v - lo) / width) as usize).min(bins.max(1) - 1)] += 1;
+                        }
+                    }
+                    let total = group.points.len().max(1) as f64;
+                    // A step outline: each bin's density held across the bin.
+                    let points = counts
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, &c)| {
+                            let density = c as f64 / total / width;
+                            let x = lo + i as f64 * width;
+                            [(x, density), (x + width, density)]
+                        })
+                        .collect();
+                    Series {
+                        name: group.name.clone(),
+                        points,
+                    }
+                })
+                .collect();
+            LinePanel {
+                title: panel.title.clone(),
+                x_label: panel.x_label.clone(),
+                y_label: "density".into(),
+                series,
+            }
+        })
+        .collect();
+    line_figure(path, title, &line_panels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_written_with_the_expected_size_and_ink() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = dir.path().join("lines.png");
+        let series = Series {
+            name: "loss".into(),
+            points: (0..50)
+                .map(|i| (i as f64, (-(i as f64) / 10.0).exp()))
+                .collect(),
+        };
+        let panel = LinePanel {
+            title: "training".into(),
+            x_label: "step".into(),
+            y_label: "loss".into(),
+            series: vec![
+                series.clone(),
+                Series {
+                    name: "nan".into(),
+                    points: vec![(1.0, f64::NAN)],
+                },
+            ],
+        };
+        line_figure(&lines, "curves", &[panel.clone(), panel]).unwrap();
+        let image = image::open(&lines).unwrap().into_rgb8();
+        assert_eq!(image.dimensions(), (920, 420));
+        assert!(
+            image.pixels().any(|p| p.0 != [255, 255, 255]),
+            "nothing drawn"
+        );
+
+        let heat = dir.path().join("heat.png");
+        let values: Vec<f64> = (0..25)
+            .map(|k| ((k / 5) as f64 - 2.0).powi(2) + ((k % 5) as f64 - 2.0).powi(2))
+            .collect();
+        heat_figure(
+            &heat,
+            "landscape",
+            1.0,
+            8,
+            ("a", "b"),
+            &[HeatPanel {
+                title: "m".into(),
+                values,
+                size: 5,
+            }],
+        )
+        .unwrap();
+        // The centre of the bowl is the darkest band.
+        let image = image::open(&heat).unwrap().into_rgb8();
+        assert_eq!(image.width(), 460);
+
+        let hist = dir.path().join("hist.png");
+        let group = Series {
+            name: "clean".into(),
+            points: (0..100).map(|i| (i as f64, 0.0)).collect(),
+        };
+        histogram_figure(
+            &hist,
+            "energies",
+            10,
+            &[HistogramPanel {
+                title: "E(x)".into(),
+                x_label: "energy".into(),
+                groups: vec![group],
+            }],
+        )
+        .unwrap();
+        assert!(hist.exists());
+    }
+}

@@ -1,0 +1,29 @@
+//! # jeat-train
+//!
+//! One training loop for every objective of `jeat-energy` (standard, pgd-at, trades, jem, jeat,
+//! prejeat), with the same code at smoke scale on a CPU and at the paper's scale on a GPU:
+//!
+//! - [`config`]: the TOML configuration (unknown keys refused with their line) and
+//!   [`presets`] for the paper's, the CPU and the smoke runs;
+//! - [`trainer`]: the loop; inner attacks and SGLD samples come from [`inner`];
+//! - [`checkpoint`]: atomic checkpoints (model, optimiser, replay buffer, position) for exact
+//!   resume; `best` by validation PGD accuracy ([`evaluate`]);
+//! - the divergence guard (in [`trainer`]): rollback and a lower learning rate;
+//! - [`metrics`]: JSON-lines logs and a PNG of the curves.
+//!
+//! burn-train's `Learner` is not used: its step cannot hold an inner attack loop, a replay
+//! buffer or a rollback; burn's optimisers, records and data pieces are (see docs/training.md).
+
+pub mod checkpoint;
+pub mod config;
+pub mod error;
+pub mod evaluate;
+pub mod inner;
+pub mod metrics;
+pub mod optimizer;
+pub mod presets;
+pub mod trainer;
+
+pub use config::TrainConfig;
+pub use error::TrainError;
+pub use trainer::{Event, Outcome, Trainer};

@@ -1,0 +1,611 @@
+//! The loop that turns an objective into a trained model, the same at smoke scale on a CPU and
+//! at the paper's scale on a GPU. One step: a batch (augmented deterministically), the
+//! objective's extra points (inner attack, SGLD samples) on the inference-mode snapshot, the
+//! loss in training mode, a guard against divergence, an optimiser step. Every random draw comes
+//! from the seed and the step's position, so a resumed run continues exactly.
+
+use crate::checkpoint::{self, RunState};
+use crate::config::TrainConfig;
+use crate::error::TrainError;
+use crate::evaluate::{Validation, validate};
+use crate::inner;
+use crate::metrics::{MetricsLog, Record};
+use crate::optimizer;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use jeat_attacks::rng;
+use jeat_data::{ImageSet, batch_at, epoch_order};
+use jeat_energy::{ObjectiveInputs, marginal_energy};
+use jeat_models::checkpoint::{load_weights, save_model};
+use jeat_models::{Model, ModelSpec};
+use jeat_sampling::{ClassGaussians, ReplayBuffer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What the loop reports as it goes.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The loop starts (or resumes at `from_step`).
+    Started {
+        /// Steps in the whole run.
+        total_steps: usize,
+        /// Steps already done.
+        from_step: usize,
+        /// The training and validation sets' names and sizes.
+        data: String,
+    },
+    /// A step was logged.
+    Step {
+        /// Steps done.
+        global_step: usize,
+        /// The loss.
+        loss: f64,
+        /// The learning rate.
+        lr: f64,
+    },
+    /// An epoch ended.
+    Epoch {
+        /// Its index (0-based).
+        epoch: usize,
+        /// Validation results.
+        validation: Validation,
+        /// Whether it is the best so far.
+        best: bool,
+    },
+    /// The guard rolled back.
+    Rollback {
+        /// Why.
+        reason: String,
+        /// The step training continues from.
+        to_step: usize,
+        /// The new learning-rate multiplier.
+        lr_scale: f64,
+    },
+}
+
+/// Where a run ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The run's state.
+    pub state: RunState,
+    /// The best checkpoint (highest validation PGD accuracy), if an epoch ended.
+    pub best: Option<PathBuf>,
+    /// The final weights, if the run finished.
+    pub last: Option<PathBuf>,
+}
+
+/// A training run in a directory.
+pub struct Trainer {
+    config: TrainConfig,
+    run: PathBuf,
+    device: Device,
+    plain: Device,
+    spec: ModelSpec,
+    model: Option<Model>,
+    optimizer: ModuleOptimizer,
+    buffer: Option<ReplayBuffer>,
+    seeds: Option<ClassGaussians>,
+    train: ImageSet,
+    validation: ImageSet,
+    state: RunState,
+    log: MetricsLog,
+    fault_at: Option<usize>,
+    stop_after: Option<usize>,
+}
+
+enum StepResult {
+    Done(BTreeMap<String, f64>, f64),
+    Diverged(String),
+}
+
+impl Trainer {
+    /// Starts a new run of `config` in `run` on `device` (a plain device; training adds autodiff).
+    /// A directory that already holds a run is refused unless `overwrite`.
+    pub fn create(
+        config: TrainConfig,
+        run: &Path,
+        device: &Device,
+        overwrite: bool,
+    ) -> Result<Self, TrainError> {
+        config.validate()?;
+        let config_path = run.join("config.toml");
+        if config_path.exists() {
+            if !overwrite {
+                let finished = checkpoint::exists(run) && checkpoint_finished(run);
+                return Err(TrainError::RunDirectory(format!(
+                    "{} already holds a{} run; resume it with --resume, or pass --overwrite to replace it",
+                    run.display(),
+                    if finished {
+                        " finished"
+                    } else {
+                        "n unfinished"
+                    }
+                )));
+            }
+            for entry in [
+                "checkpoints",
+                "metrics.jsonl",
+                "best.safetensors",
+                "best.json",
+                "final.safetensors",
+                "curves.png",
+                "config.toml",
+            ] {
+                let path = run.join(entry);
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
+        }
+        std::fs::create_dir_all(run).map_err(|e| TrainError::io(run, e))?;
+        let mut trainer = Self::build(config, run, device)?;
+        if let Some(pretrained) = trainer.config.objective.pretrained().cloned() {
+            let (model, _) =
+                load_weights(trainer.model.take().expect("model present"), &pretrained)?;
+            trainer.model = Some(model);
+        }
+        std::fs::write(&config_path, trainer.config.to_toml())
+            .map_err(|e| TrainError::io(&config_path, e))?;
+        trainer.checkpoint()?;
+        Ok(trainer)
+    }
+
+    /// Continues the run in `run` from its last checkpoint. If `given` is a configuration, it
+    /// must equal the run's own.
+    pub fn resume(
+        run: &Path,
+        device: &Device,
+        given: Option<&TrainConfig>,
+    ) -> Result<Self, TrainError> {
+        let config = TrainConfig::load(&run.join("config.toml")).map_err(|e| {
+            TrainError::RunDirectory(format!("{}: not a resumable run ({e})", run.display()))
+        })?;
+        if let Some(given) = given {
+            let difference = config.difference(given);
+            if !difference.is_empty() {
+                return Err(TrainError::RunDirectory(format!(
+                    "{} was started with another configuration; refusing to resume (- the run's, + given): {}",
+                    run.display(),
+                    difference.join("; ")
+                )));
+            }
+        }
+        let mut trainer = Self::build(config, run, device)?;
+        trainer.restore()?;
+        trainer.log.truncate_after(trainer.state.global_step)?;
+        Ok(trainer)
+    }
+
+    fn build(config: TrainConfig, run: &Path, device: &Device) -> Result<Self, TrainError> {
+        let plain = device.clone().without_autodiff();
+        let autodiff = plain.clone().autodiff();
+        let seed = config.training.seed;
+        let (train, validation) = config.data.training_sets(seed)?;
+        let spec = config.model_spec(train.num_classes(), train.shape());
+        let model = build_model(&spec, &autodiff, seed)?;
+        let optimizer = optimizer::build(&config.optimizer);
+        let needs_samples = config.objective.needs_samples();
+        let seeds = match (needs_samples, config.sampler.init) {
+            (true, jeat_sampling::BufferInit::ClassGaussian) => {
+                Some(ClassGaussians::fit(&train, 1e-4)?)
+            }
+            _ => None,
+        };
+        let buffer = match needs_samples {
+            true => {
+                let shape = train.shape();
+                Some(ReplayBuffer::new(
+                    config.sampler.buffer_size,
+                    [shape.channels, shape.height, shape.width],
+                    config.sampler.reinit,
+                    config.sampler.init,
+                    seeds.as_ref(),
+                    rng::derive(seed, &[0xb0f]),
+                )?)
+            }
+            false => None,
+        };
+        Ok(Self {
+            config,
+            run: run.to_path_buf(),
+            device: autodiff,
+            plain,
+            spec,
+            model: Some(model),
+            optimizer,
+            buffer,
+            seeds,
+            train,
+            validation,
+            state: RunState::new(),
+            log: MetricsLog::new(run),
+            fault_at: None,
+            stop_after: None,
+        })
+    }
+
+    /// Treats the loss of global step `step` as non-finite (to exercise the guard).
+    pub fn inject_fault_at(&mut self, step: usize) {
+        self.fault_at = Some(step);
+    }
+
+    /// Stops (without finishing) once `steps` steps are done, as if the process were killed
+    /// right after its last checkpoint.
+    pub fn stop_after(&mut self, steps: usize) {
+        self.stop_after = Some(steps);
+    }
+
+    /// The run's state.
+    pub fn state(&self) -> &RunState {
+        &self.state
+    }
+
+    /// The model being trained.
+    pub fn model(&self) -> &Model {
+        self.model.as_ref().expect("model present")
+    }
+
+    /// The model's spec.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    fn steps_per_epoch(&self) -> usize {
+        (self.train.len() / self.config.training.batch_size).max(1)
+    }
+
+    fn checkpoint(&self) -> Result<(), TrainError> {
+        checkpoint::save(
+            &self.run,
+            self.model(),
+            &self.optimizer,
+            self.buffer.as_ref(),
+            &self.state,
+        )
+    }
+
+    fn restore(&mut self) -> Result<(), TrainError> {
+        let fresh = build_model(&self.spec, &self.device, self.config.training.seed)?;
+        let restored =
+            checkpoint::load(&self.run, fresh, optimizer::build(&self.config.optimizer))?;
+        self.model = Some(restored.model);
+        self.optimizer = restored.optimizer;
+        if restored.buffer.is_some() {
+            self.buffer = restored.buffer;
+        }
+        self.state = restored.state;
+        Ok(())
+    }
+
+    /// Trains until the configured epochs are done (or [`Trainer::stop_after`]).
+    pub fn run(&mut self, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, TrainError> {
+        let steps_per_epoch = self.steps_per_epoch();
+        let epochs = self.config.training.epochs;
+        on_event(Event::Started {
+            total_steps: epochs * steps_per_epoch,
+            from_step: self.state.global_step,
+            data: format!(
+                "{} ({} images), validation {} ({} images)",
+                self.train.name(),
+                self.train.len(),
+                self.validation.name(),
+                self.validation.len()
+            ),
+        });
+        let mut order: Option<(usize, Vec<usize>)> = None;
+        let mut window = (Instant::now(), 0usize);
+        let mut epoch_started = Instant::now();
+        while self.state.epoch < epochs {
+            if self
+                .stop_after
+                .is_some_and(|limit| self.state.global_step >= limit)
+            {
+                return Ok(self.outcome());
+            }
+            let epoch = self.state.epoch;
+            if order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+                order = Some((
+                    epoch,
+                    epoch_order(self.train.len(), self.config.training.seed, epoch as u64),
+                ));
+            }
+            if self.state.step_in_epoch < steps_per_epoch {
+                let indices = {
+                    let (_, order) = order.as_ref().expect("set above");
+                    let bs = self.config.training.batch_size;
+                    order[self.state.step_in_epoch * bs..(self.state.step_in_epoch + 1) * bs]
+                        .to_vec()
+                };
+                let lr =
+                    self.config
+                        .schedule
+                        .lr_at(self.state.global_step, steps_per_epoch, epochs)
+                        * self.state.lr_scale;
+                match self.step(&indices, lr)? {
+                    StepResult::Diverged(reason) => {
+                        self.rollback(reason, on_event)?;
+                        continue;
+                    }
+                    StepResult::Done(values, loss) => {
+                        self.state.step_in_epoch += 1;
+                        self.state.global_step += 1;
+                        window.1 += indices.len();
+                        if self
+                            .state
+                            .global_step
+                            .is_multiple_of(self.config.training.log_every.max(1))
+                        {
+                            let seconds = window.0.elapsed().as_secs_f64().max(1e-9);
+                            self.log.append(&Record::Step {
+                                epoch,
+                                global_step: self.state.global_step,
+                                lr,
+                                values,
+                                images_per_second: window.1 as f64 / seconds,
+                            })?;
+                            window = (Instant::now(), 0);
+                        }
+                        on_event(Event::Step {
+                            global_step: self.state.global_step,
+                            loss,
+                            lr,
+                        });
+                    }
+                }
+                if self
+                    .state
+                    .global_step
+                    .is_multiple_of(self.config.training.checkpoint_every.max(1))
+                    && self.state.step_in_epoch < steps_per_epoch
+                {
+                    self.checkpoint()?;
+                }
+                continue;
+            }
+            // End of the epoch: validate, keep the best, checkpoint.
+            let valid = self.model().valid();
+            let validation = validate(
+                &valid,
+                &self.validation,
+                self.config.evaluation.points,
+                self.config.evaluation_eps(),
+                self.config.evaluation.pgd_steps,
+                rng::derive(self.config.training.seed, &[epoch as u64, 0xe7a1]),
+                &self.plain,
+            )?;
+            let energy_samples = self.buffer.as_ref().map(|buffer| {
+                let slots: Vec<usize> = (0..buffer.len().min(256)).collect();
+                f64::from(
+                    marginal_energy(valid.forward(buffer.get(&slots, &self.plain)))
+                        .mean()
+                        .into_scalar::<f32>(),
+                )
+            });
+            let best = self
+                .state
+                .best
+                .is_none_or(|(b, _)| validation.pgd_accuracy > b);
+            if best {
+                self.state.best = Some((validation.pgd_accuracy, epoch));
+                save_model(&valid, &self.spec, &self.run.join("best.safetensors"))?;
+                let summary = serde_json::json!({ "epoch": epoch, "validation": validation });
+                std::fs::write(self.run.join("best.json"), summary.to_string())
+                    .map_err(|e| TrainError::io(&self.run, e))?;
+            }
+            self.log.append(&Record::Epoch {
+                epoch,
+                global_step: self.state.global_step,
+                validation: validation.clone(),
+                energy_samples,
+                seconds: epoch_started.elapsed().as_secs_f64(),
+            })?;
+            on_event(Event::Epoch {
+                epoch,
+                validation,
+                best,
+            });
+            epoch_started = Instant::now();
+            self.state.epoch += 1;
+            self.state.step_in_epoch = 0;
+            if self.state.epoch == epochs {
+                save_model(&valid, &self.spec, &self.run.join("final.safetensors"))?;
+                self.state.finished = true;
+            }
+            self.checkpoint()?;
+        }
+        let title = format!("{} on {}", self.config.objective.name(), self.train.name());
+        self.log.plot(&title)?;
+        Ok(self.outcome())
+    }
+
+    fn outcome(&self) -> Outcome {
+        let exists = |name: &str| Some(self.run.join(name)).filter(|p| p.is_file());
+        Outcome {
+            state: self.state.clone(),
+            best: exists("best.safetensors"),
+            last: exists("final.safetensors"),
+        }
+    }
+
+    fn step(&mut self, indices: &[usize], lr: f64) -> Result<StepResult, TrainError> {
+        let seed = self.config.training.seed;
+        let (epoch, position) = (self.state.epoch as u64, self.state.step_in_epoch as u64);
+        let step_seed = rng::derive(seed, &[epoch, position]);
+        let batch = batch_at(
+            &self.train,
+            indices,
+            self.config.data.augmentation(),
+            seed,
+            epoch,
+            &self.plain,
+        );
+        let mut images = batch.images;
+        let noise = self.config.objective.data_noise();
+        if noise > 0.0 {
+            images = images.clone()
+                + rng::normal(
+                    images.dims(),
+                    noise,
+                    rng::derive(step_seed, &[4]),
+                    &self.plain,
+                );
+        }
+        let labels = batch.labels;
+        let objective = self.config.objective.clone();
+
+        // The extra points, on the inference-mode snapshot.
+        let (adversarial, negatives) = {
+            let valid = self.model().valid();
+            let adversarial = match objective.inner_attack() {
+                Some((attack, loss)) => Some(inner::adversarial(
+                    &valid,
+                    &images,
+                    &labels,
+                    &attack,
+                    loss,
+                    rng::derive(step_seed, &[1]),
+                )?),
+                None => None,
+            };
+            let negatives = match &self.buffer {
+                Some(buffer) => match inner::negative_samples(
+                    &valid,
+                    buffer,
+                    self.seeds.as_ref(),
+                    &self.config.sampler,
+                    indices.len(),
+                    rng::derive(step_seed, &[2]),
+                    &self.plain,
+                ) {
+                    Ok(negatives) => Some(negatives),
+                    Err(TrainError::Sampling(e)) => return Ok(StepResult::Diverged(e.to_string())),
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            };
+            (adversarial, negatives)
+        };
+
+        let model = self.model.take().expect("model present");
+        let parts = objective
+            .loss(
+                |x| model.forward(x),
+                ObjectiveInputs {
+                    images,
+                    labels,
+                    adversarial,
+                    samples: negatives.as_ref().map(|(_, samples)| samples.clone()),
+                },
+            )
+            .map_err(|e| TrainError::Config(e.to_string()))?;
+        let total = f64::from(parts.total.clone().into_scalar::<f32>());
+        let mut values = BTreeMap::from([("loss".to_string(), total)]);
+        for (name, value) in &parts.parts {
+            values.insert(
+                name.to_string(),
+                f64::from(value.clone().into_scalar::<f32>()),
+            );
+        }
+        let fault = self.fault_at == Some(self.state.global_step);
+        if fault {
+            self.fault_at = None;
+        }
+        let reason = if fault || values.values().any(|v| !v.is_finite()) {
+            Some(format!(
+                "non-finite loss at step {}{}",
+                self.state.global_step,
+                if fault { " (injected)" } else { "" }
+            ))
+        } else {
+            values
+                .iter()
+                .find(|(name, v)| {
+                    name.starts_with("e_") && v.abs() > self.config.guard.energy_bound
+                })
+                .map(|(name, v)| {
+                    format!(
+                        "|{name}| = {v:.3e} exceeds guard.energy_bound {:.3e} at step {}",
+                        self.config.guard.energy_bound, self.state.global_step
+                    )
+                })
+        };
+        if let Some(reason) = reason {
+            self.model = Some(model);
+            return Ok(StepResult::Diverged(reason));
+        }
+        let grads = GradientsParams::from_grads(parts.total.backward(), &model);
+        self.model = Some(self.optimizer.step(lr, model, grads));
+        if let (Some(buffer), Some((draw, samples))) = (self.buffer.as_mut(), negatives) {
+            buffer.write_back(&draw.slots, samples);
+        }
+        Ok(StepResult::Done(values, total))
+    }
+
+    fn rollback(
+        &mut self,
+        reason: String,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(), TrainError> {
+        let rollbacks = self.state.rollbacks + 1;
+        let lr_scale = self.state.lr_scale * self.config.guard.lr_factor;
+        let at = self.state.global_step;
+        if rollbacks > self.config.guard.max_rollbacks {
+            return Err(TrainError::Diverged(format!(
+                "{reason}; already rolled back {} time(s), the limit (learning rate now ×{:.3}); lower schedule.lr, add objective.energy_l2, or raise guard.max_rollbacks",
+                self.state.rollbacks, self.state.lr_scale
+            )));
+        }
+        self.restore()?;
+        self.state.rollbacks = rollbacks;
+        self.state.lr_scale = lr_scale;
+        self.log.truncate_after(self.state.global_step)?;
+        self.log.append(&Record::Rollback {
+            global_step: at,
+            reason: reason.clone(),
+            lr_scale,
+        })?;
+        self.checkpoint()?;
+        on_event(Event::Rollback {
+            reason,
+            to_step: self.state.global_step,
+            lr_scale,
+        });
+        Ok(())
+    }
+}
+
+/// Builds a model with initial weights that depend on `seed` alone. burn draws them from the
+/// device's generator, which every thread of the process shares, and only when a parameter is
+/// first used: seeding, building and touching every parameter happen under one lock, so runs
+/// in parallel threads do not disturb each other.
+fn build_model(spec: &ModelSpec, device: &Device, seed: u64) -> Result<Model, TrainError> {
+    struct Touch;
+    impl burn::module::ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    static MODEL_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = MODEL_INIT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.clone().without_autodiff().seed(seed);
+    let model = spec.build(device)?;
+    model.visit(&mut Touch);
+    Ok(model)
+}
+
+fn checkpoint_finished(run: &Path) -> bool {
+    std::fs::read(checkpoint::last_dir(run).join("state.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<RunState>(&bytes).ok())
+        .is_some_and(|s| s.finished)
+}

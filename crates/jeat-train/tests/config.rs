@@ -1,0 +1,113 @@
+//! The configuration: TOML with clear errors, presets, schedules.
+
+use jeat_train::config::{Decay, ScheduleConfig};
+use jeat_train::presets::{METHODS, PROFILES, preset};
+use jeat_train::{TrainConfig, TrainError};
+
+const SMALL: &str = r#"
+[model]
+arch = "mnist-cnn"
+
+[data]
+dataset = "synthetic"
+validation = 16
+synthetic = { classes = 3, shape = [1, 8, 8], train = 96, test = 32 }
+
+[objective]
+name = "pgd-at"
+attack = { eps = 0.1, step_size = 0.025, steps = 2, start = { kind = "uniform" } }
+
+[optimizer]
+name = "sgd"
+
+[schedule]
+lr = 0.05
+
+[training]
+epochs = 1
+batch_size = 16
+"#;
+
+#[test]
+fn a_small_config_reads_with_defaults() {
+    let config = TrainConfig::from_toml(SMALL, "small.toml").unwrap();
+    assert_eq!(config.training.checkpoint_every, 200);
+    assert_eq!(config.guard.max_rollbacks, 3);
+    assert_eq!(config.evaluation_eps(), 0.1);
+    // The resolved config round-trips through TOML.
+    assert_eq!(
+        TrainConfig::from_toml(&config.to_toml(), "resolved").unwrap(),
+        config
+    );
+}
+
+#[test]
+fn unknown_keys_and_wrong_types_name_the_key_and_the_line() {
+    let typo = SMALL.replace("batch_size = 16", "batch_sise = 16");
+    let err = TrainConfig::from_toml(&typo, "typo.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("typo.toml at line") && err.contains("batch_sise"),
+        "{err}"
+    );
+    let wrong = SMALL.replace("lr = 0.05", "lr = \"fast\"");
+    let err = TrainConfig::from_toml(&wrong, "wrong.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("wrong.toml at line 18"), "{err}");
+    let bad_value = SMALL.replace("lr = 0.05", "lr = -1.0");
+    assert!(matches!(
+        TrainConfig::from_toml(&bad_value, "x").unwrap_err(),
+        TrainError::Config(_)
+    ));
+    let bad_dataset = SMALL.replace("dataset = \"synthetic\"", "dataset = \"imagenet\"");
+    let err = TrainConfig::from_toml(&bad_dataset, "x")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("imagenet") && err.contains("fashion-mnist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_preset_is_valid_and_unknown_ones_list_the_choices() {
+    for profile in PROFILES {
+        for method in METHODS {
+            let pretrained =
+                (method == "prejeat").then(|| std::path::PathBuf::from("pgd-at.safetensors"));
+            let config = preset(&format!("{profile}-{method}"), pretrained).unwrap();
+            assert_eq!(config.objective.name(), method);
+        }
+    }
+    let err = preset("paper-mart", None).unwrap_err().to_string();
+    assert!(err.contains("jeat") && err.contains("smoke"), "{err}");
+    // prejeat without its pgd-at checkpoint is refused.
+    assert!(preset("cpu-prejeat", None).is_err());
+}
+
+#[test]
+fn schedules_follow_their_definitions() {
+    let piecewise = ScheduleConfig {
+        lr: 0.1,
+        decay: Decay::Piecewise {
+            milestones: vec![75, 90],
+            factor: 0.1,
+        },
+        warmup_epochs: 0.0,
+    };
+    let at = |s: &ScheduleConfig, epoch: f64| s.lr_at((epoch * 100.0) as usize, 100, 100);
+    assert_eq!(at(&piecewise, 10.0), 0.1);
+    assert!((at(&piecewise, 75.0) - 0.01).abs() < 1e-15);
+    assert!((at(&piecewise, 95.0) - 0.001).abs() < 1e-15);
+    let cosine = ScheduleConfig {
+        lr: 0.1,
+        decay: Decay::Cosine,
+        warmup_epochs: 2.0,
+    };
+    assert!((at(&cosine, 50.0) - 0.05).abs() < 1e-12);
+    // Linear warm-up: step 0 of 200 warm-up steps uses 1/200 of the rate.
+    assert!((cosine.lr_at(0, 100, 100) - 0.1 / 200.0).abs() < 1e-12);
+    assert!(at(&cosine, 100.0).abs() < 1e-12);
+}

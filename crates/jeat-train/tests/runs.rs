@@ -1,0 +1,183 @@
+//! Whole runs on synthetic data: exact resume, the divergence guard, run directories.
+
+use burn::prelude::*;
+use jeat_train::presets::preset;
+use jeat_train::{Event, TrainConfig, TrainError, Trainer};
+
+fn config(method: &str) -> TrainConfig {
+    let mut config = preset(&format!("smoke-{method}"), None).unwrap();
+    config.training.epochs = 2;
+    config.training.checkpoint_every = 4;
+    config.data.synthetic.as_mut().unwrap().train = 256 + 64;
+    config
+}
+
+/// The largest absolute difference between the tensors of two safetensors files (0 when they
+/// are bit for bit equal).
+fn max_difference(a: &std::path::Path, b: &std::path::Path) -> f32 {
+    let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    let (a, b) = (
+        safetensors::SafeTensors::deserialize(&a).unwrap(),
+        safetensors::SafeTensors::deserialize(&b).unwrap(),
+    );
+    let mut worst = 0f32;
+    for name in a.names() {
+        let (x, y) = (a.tensor(name).unwrap(), b.tensor(name).unwrap());
+        for (p, q) in x.data().chunks(4).zip(y.data().chunks(4)) {
+            let (p, q) = (
+                f32::from_le_bytes(p.try_into().unwrap()),
+                f32::from_le_bytes(q.try_into().unwrap()),
+            );
+            worst = worst.max((p - q).abs());
+        }
+    }
+    worst
+}
+
+/// A run stopped mid-epoch and resumed from its last checkpoint ends with exactly the weights
+/// of an uninterrupted run (bit for bit on the CPU backend: every random draw comes from the
+/// seed and the step, and the optimiser state and replay buffer are restored).
+#[test]
+fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
+    let device = Device::flex();
+    for method in ["pgd-at", "jeat"] {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = dir.path().join("whole");
+        Trainer::create(config(method), &whole, &device, false)
+            .unwrap()
+            .run(&mut |_| {})
+            .unwrap();
+
+        let parts = dir.path().join("parts");
+        let mut first = Trainer::create(config(method), &parts, &device, false).unwrap();
+        first.stop_after(11); // mid-epoch 1 (8 steps per epoch), 3 steps after a checkpoint
+        let stopped = first.run(&mut |_| {}).unwrap();
+        assert!(!stopped.state.finished);
+        let mut resumed = Trainer::resume(&parts, &device, None).unwrap();
+        assert_eq!(
+            resumed.state().global_step,
+            8,
+            "resumes from the last checkpoint"
+        );
+        let outcome = resumed.run(&mut |_| {}).unwrap();
+        assert!(outcome.state.finished);
+        let difference = max_difference(
+            &parts.join("final.safetensors"),
+            &whole.join("final.safetensors"),
+        );
+        assert_eq!(
+            difference, 0.0,
+            "{method}: the resumed run's weights differ by up to {difference}"
+        );
+        assert!(parts.join("curves.png").is_file() && parts.join("best.safetensors").is_file());
+    }
+}
+
+#[test]
+fn two_runs_with_one_seed_are_identical() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a", "b"] {
+        Trainer::create(config("pgd-at"), &dir.path().join(name), &device, false)
+            .unwrap()
+            .run(&mut |_| {})
+            .unwrap();
+    }
+    let difference = max_difference(
+        &dir.path().join("a/final.safetensors"),
+        &dir.path().join("b/final.safetensors"),
+    );
+    assert_eq!(difference, 0.0);
+}
+
+#[test]
+fn an_injected_nan_rolls_back_lowers_the_learning_rate_and_training_goes_on() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    let mut trainer = Trainer::create(config("standard"), dir.path(), &device, false).unwrap();
+    trainer.inject_fault_at(6);
+    let mut rollbacks = Vec::new();
+    let outcome = trainer
+        .run(&mut |event| {
+            if let Event::Rollback {
+                reason,
+                to_step,
+                lr_scale,
+            } = event
+            {
+                rollbacks.push((reason, to_step, lr_scale));
+            }
+        })
+        .unwrap();
+    assert_eq!(rollbacks.len(), 1);
+    let (reason, to_step, lr_scale) = &rollbacks[0];
+    assert!(reason.contains("non-finite loss at step 6"), "{reason}");
+    assert_eq!((*to_step, *lr_scale), (4, 0.5));
+    assert!(outcome.state.finished);
+    assert_eq!((outcome.state.rollbacks, outcome.state.lr_scale), (1, 0.5));
+    let log = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+    assert!(log.contains("\"kind\":\"rollback\""));
+}
+
+#[test]
+fn past_the_rollback_limit_training_stops_and_says_why() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config("standard");
+    config.guard.max_rollbacks = 0;
+    let mut trainer = Trainer::create(config, dir.path(), &device, false).unwrap();
+    trainer.inject_fault_at(2);
+    let err = trainer.run(&mut |_| {}).unwrap_err();
+    assert!(matches!(err, TrainError::Diverged(_)), "{err}");
+    assert!(
+        err.to_string().contains("non-finite loss at step 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_directories_are_not_overwritten_or_resumed_with_another_config() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    let mut short = config("standard");
+    short.training.epochs = 1;
+    Trainer::create(short.clone(), dir.path(), &device, false)
+        .unwrap()
+        .run(&mut |_| {})
+        .unwrap();
+    let err = Trainer::create(short.clone(), dir.path(), &device, false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("already holds a finished run") && err.contains("--overwrite"),
+        "{err}"
+    );
+    let mut other = short.clone();
+    other.schedule.lr = 0.2;
+    let err = Trainer::resume(dir.path(), &device, Some(&other))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("refusing to resume") && err.contains("lr = 0.2"),
+        "{err}"
+    );
+    Trainer::create(short, dir.path(), &device, true).unwrap();
+}
+
+/// A checkpoint that cannot be written (here: its temporary directory is blocked by a file, as
+/// a full disk would fail it) is an error, and the previous checkpoint stays usable.
+#[test]
+fn a_failed_checkpoint_write_keeps_the_previous_one() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    let mut trainer = Trainer::create(config("standard"), dir.path(), &device, false).unwrap();
+    let blocker = dir.path().join("checkpoints").join("last.tmp");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let err = trainer.run(&mut |_| {}).unwrap_err();
+    assert!(matches!(err, TrainError::Io { .. }), "{err}");
+    std::fs::remove_file(&blocker).unwrap();
+    let resumed = Trainer::resume(dir.path(), &device, None).unwrap();
+    assert_eq!(resumed.state().global_step, 0);
+}
