@@ -1,8 +1,13 @@
 //! `jeat`: classifiers that are also energy-based models, from the command line.
 
+mod args;
+mod attack_cmd;
 mod backend;
 mod data_cmd;
+mod generate_cmd;
 mod model_cmd;
+mod score_cmd;
+mod train_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -23,6 +28,15 @@ enum Command {
     /// Datasets: fetch them, and describe what is on disk.
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
+    /// Train a classifier with any objective (standard, pgd-at, trades, jem, jeat, prejeat).
+    Train(train_cmd::TrainArgs),
+    /// Robust accuracy of a checkpoint under a suite of attacks (FGSM … AutoAttack).
+    Attack(attack_cmd::AttackArgs),
+    /// Generate images from a classifier (santurkar, sgld-joint, sgld-marginal).
+    Generate(generate_cmd::GenerateArgs),
+    /// FID, Inception Score and KID (TensorFlow-2015 protocol), and the weights they need.
+    #[command(subcommand)]
+    Score(score_cmd::ScoreCommand),
     /// Models: build one by name and describe it.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -34,7 +48,7 @@ enum Command {
         /// The .safetensors file to write.
         output: std::path::PathBuf,
         #[command(flatten)]
-        model: model_cmd::ModelArgs,
+        model: model_cmd::ArchArgs,
     },
     /// The compute backends compiled into this binary, and the one a run would use.
     Backends,
@@ -45,7 +59,7 @@ enum ModelCommand {
     /// Architecture and parameter count.
     Info {
         #[command(flatten)]
-        model: model_cmd::ModelArgs,
+        model: model_cmd::ArchArgs,
     },
 }
 
@@ -60,6 +74,10 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Data(command) => data_cmd::run(command),
+        Command::Train(args) => train_cmd::run(args, cli.backend.device()?),
+        Command::Attack(args) => attack_cmd::run(args, cli.backend.device()?),
+        Command::Generate(args) => generate_cmd::run(args, cli.backend.device()?),
+        Command::Score(command) => score_cmd::run(command, cli.backend.device()?),
         Command::Model(ModelCommand::Info { model }) => model_cmd::info(&model, cli.backend),
         Command::Convert {
             input,

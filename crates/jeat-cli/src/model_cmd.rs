@@ -1,6 +1,7 @@
 //! `jeat model …` and `jeat convert`: build models by name and move their weights between
 //! PyTorch, safetensors and burn's formats.
 
+use crate::args::parse_shape;
 use crate::backend::Backend;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -10,7 +11,7 @@ use std::path::Path;
 
 /// Which model: architecture, classes, input shape.
 #[derive(Debug, Args)]
-pub struct ModelArgs {
+pub struct ArchArgs {
     /// Architecture: wrn-34-10, wrn-28-10, wrn-28-10-nobn, wrn-16-4, wrn-16-1, preact-resnet-18,
     /// mnist-cnn (or any wrn-<6n+4>-<k>[-nobn]).
     #[arg(long)]
@@ -26,7 +27,7 @@ pub struct ModelArgs {
     cifar_normalization: bool,
 }
 
-impl ModelArgs {
+impl ArchArgs {
     pub fn spec(&self) -> ModelSpec {
         let mut spec = ModelSpec::new(self.arch.clone(), self.num_classes, self.input_shape);
         if self.cifar_normalization {
@@ -36,18 +37,8 @@ impl ModelArgs {
     }
 }
 
-fn parse_shape(text: &str) -> Result<[usize; 3], String> {
-    let parts: Vec<usize> = text
-        .split('x')
-        .map(|p| p.parse::<usize>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("expected CxHxW such as 3x32x32, got '{text}'"))?;
-    <[usize; 3]>::try_from(parts)
-        .map_err(|_| format!("expected CxHxW such as 3x32x32, got '{text}'"))
-}
-
 /// `jeat model info`: the architecture and its parameter count.
-pub fn info(model: &ModelArgs, backend: Backend) -> Result<()> {
+pub fn info(model: &ArchArgs, backend: Backend) -> Result<()> {
     let device = backend.device()?;
     let built = model.spec().build(&device)?;
     println!(
@@ -62,7 +53,7 @@ pub fn info(model: &ModelArgs, backend: Backend) -> Result<()> {
 }
 
 /// `jeat convert IN OUT`: reads any supported checkpoint, writes safetensors (PyTorch names).
-pub fn convert(input: &Path, output: &Path, model: &ModelArgs, backend: Backend) -> Result<()> {
+pub fn convert(input: &Path, output: &Path, model: &ArchArgs, backend: Backend) -> Result<()> {
     if output.extension().is_none_or(|e| e != "safetensors") {
         bail!(
             "{}: the output must be a .safetensors file",

@@ -30,6 +30,36 @@ pub fn md5_file(path: &Path) -> Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// The lowercase hex SHA-256 of a file, read in chunks.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::Sha256;
+    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer).map_err(|e| DataError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Checks that the SHA-256 of `path` starts with `prefix` (a full digest is a prefix too).
+pub fn verify_sha256_prefix(path: &Path, prefix: &str) -> Result<()> {
+    let found = sha256_file(path)?;
+    if found.starts_with(&prefix.to_ascii_lowercase()) {
+        return Ok(());
+    }
+    Err(DataError::Checksum {
+        path: path.to_path_buf(),
+        algorithm: "sha256",
+        expected: prefix.to_string(),
+        found,
+    })
+}
+
 /// Checks `path` against `expected`: its MD5, or else the MD5 of its decompressed bytes.
 pub fn verify_file(path: &Path, expected: &Checksums) -> Result<()> {
     let found = md5_file(path)?;

@@ -138,6 +138,16 @@ pub fn part_path(dest: &Path) -> PathBuf {
 /// Downloads `url` to `dest`, resuming a `.part` file, verifying `expected` before the rename.
 /// On a checksum mismatch the partial file is deleted and nothing is left under `dest`.
 pub fn download_file(url: &str, dest: &Path, expected: &Checksums, progress: bool) -> Result<()> {
+    download_verified(url, dest, &|part| verify_file(part, expected), progress)
+}
+
+/// [`download_file`] with any check of the complete file (`verify` sees the `.part` file).
+pub fn download_verified(
+    url: &str,
+    dest: &Path,
+    verify: &dyn Fn(&Path) -> Result<()>,
+    progress: bool,
+) -> Result<()> {
     let part = part_path(dest);
     let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -192,7 +202,7 @@ pub fn download_file(url: &str, dest: &Path, expected: &Checksums, progress: boo
         file.sync_all().map_err(|e| DataError::io(&part, e))?;
         bar.finish_and_clear();
     }
-    if let Err(e) = verify_file(&part, expected) {
+    if let Err(e) = verify(&part) {
         let _ = std::fs::remove_file(&part);
         return Err(e);
     }

@@ -54,10 +54,65 @@ pub fn read_png_folder(dir: &Path, dataset: &str, num_classes: usize) -> Result<
         });
     }
     files.sort_by_key(|(name, _)| name.index);
+    let labelled: Vec<(usize, PathBuf)> = files
+        .into_iter()
+        .map(|(name, path)| (name.label, path))
+        .collect();
+    read_files(
+        &labelled,
+        format!("{}:{dataset}", dir.display()),
+        num_classes,
+    )
+}
+
+/// Reads every image (`.png`, `.jpg`, `.jpeg`) of `dir`, in file-name order (by index for
+/// `<prefix>_<index>_<label>.png` names, whose labels are kept; other files get label 0). All
+/// images must share one size; unreadable files and size mismatches are errors naming the file.
+pub fn read_image_folder(dir: &Path) -> Result<ImageSet> {
+    let entries = std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
+    let mut files: Vec<(Option<PngName>, String, PathBuf)> = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| DataError::io(dir, e))?.path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let lower = name.to_ascii_lowercase();
+        if [".png", ".jpg", ".jpeg"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+        {
+            files.push((parse_png_name(&name), name, path));
+        }
+    }
+    if files.is_empty() {
+        return Err(DataError::NotFound {
+            dataset: "images".to_string(),
+            searched: dir.display().to_string(),
+            hint: "expected .png or .jpg files".to_string(),
+        });
+    }
+    files.sort_by(|a, b| match (&a.0, &b.0) {
+        (Some(x), Some(y)) => (&x.dataset, x.index).cmp(&(&y.dataset, y.index)),
+        _ => a.1.cmp(&b.1),
+    });
+    let labelled: Vec<(usize, PathBuf)> = files
+        .into_iter()
+        .map(|(parsed, _, path)| (parsed.map_or(0, |p| p.label), path))
+        .collect();
+    let classes = labelled.iter().map(|(l, _)| l + 1).max().unwrap_or(1);
+    read_files(&labelled, dir.display().to_string(), classes)
+}
+
+/// Decodes labelled files into one set.
+fn read_files(files: &[(usize, PathBuf)], name: String, num_classes: usize) -> Result<ImageSet> {
     let mut shape: Option<(ImageShape, PathBuf)> = None;
     let mut pixels = Vec::new();
     let mut labels = Vec::with_capacity(files.len());
-    for (name, path) in &files {
+    for (label, path) in files {
         let (image_shape, planar) = decode_png(path)?;
         match &shape {
             None => shape = Some((image_shape, path.clone())),
@@ -72,23 +127,17 @@ pub fn read_png_folder(dir: &Path, dataset: &str, num_classes: usize) -> Result<
             }
             Some(_) => {}
         }
-        if name.label >= num_classes {
+        if *label >= num_classes {
             return Err(DataError::format(
                 path,
-                format!("label {} is outside 0..{num_classes}", name.label),
+                format!("label {label} is outside 0..{num_classes}"),
             ));
         }
         pixels.extend_from_slice(&planar);
-        labels.push(name.label as u16);
+        labels.push(*label as u16);
     }
     let (shape, _) = shape.expect("at least one file");
-    ImageSet::new(
-        format!("{}:{dataset}", dir.display()),
-        shape,
-        num_classes,
-        pixels,
-        labels,
-    )
+    ImageSet::new(name, shape, num_classes, pixels, labels)
 }
 
 /// Decodes one PNG into its shape and planar `[C, H, W]` bytes (grayscale stays 1 channel,

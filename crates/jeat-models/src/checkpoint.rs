@@ -89,6 +89,8 @@ pub struct LoadReport {
     pub ignored: Vec<String>,
     /// The key the state dict was wrapped in, if any (`state_dict`, `model_state_dict`, …).
     pub top_level_key: Option<String>,
+    /// Parameters the file lacked that the caller allowed to be missing.
+    pub missing: Vec<String>,
 }
 
 const WRAPPER_KEYS: [&str; 5] = ["state_dict", "model_state_dict", "model", "net", "state"];
@@ -97,8 +99,18 @@ const WRAPPER_KEYS: [&str; 5] = ["state_dict", "model_state_dict", "model", "net
 /// fit. PyTorch pickles are scanned first and refused if they reference anything but tensors
 /// and plain containers.
 pub fn load_weights<M: Module + ModuleSnapshot>(
+    module: M,
+    path: &Path,
+) -> Result<(M, LoadReport), ModelError> {
+    load_weights_except(module, path, &[])
+}
+
+/// [`load_weights`], accepting that the parameters whose names start with one of
+/// `may_be_missing` are absent from the file (they keep their values; the report lists them).
+pub fn load_weights_except<M: Module + ModuleSnapshot>(
     mut module: M,
     path: &Path,
+    may_be_missing: &[&str],
 ) -> Result<(M, LoadReport), ModelError> {
     if !path.is_file() {
         return Err(unreadable(path, "no such file"));
@@ -150,15 +162,15 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
     // Keys first: with another architecture they say more than the first shape clash.
     let (ignored, unexpected): (Vec<String>, Vec<String>) =
         result.unused.iter().cloned().partition(|k| ignorable(k));
-    if !result.missing.is_empty() || !unexpected.is_empty() {
+    let (tolerated, missing): (Vec<String>, Vec<String>) = result
+        .missing
+        .iter()
+        .map(|(k, _)| k.clone())
+        .partition(|k| may_be_missing.iter().any(|prefix| k.starts_with(prefix)));
+    if !missing.is_empty() || !unexpected.is_empty() {
         return Err(ModelError::KeyMismatch {
             path: path.to_path_buf(),
-            missing: result
-                .missing
-                .iter()
-                .map(|(k, _)| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            missing: missing.join(", "),
             unexpected: unexpected.join(", "),
         });
     }
@@ -184,6 +196,7 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
             applied: result.applied.len(),
             ignored,
             top_level_key,
+            missing: tolerated,
         },
     ))
 }

@@ -7,6 +7,7 @@
 //! - [`preact_resnet`] — PreAct-ResNet-18;
 //! - [`mnist_cnn`] — the small MNIST CNN of advertorch;
 //! - [`registry`] — build any of them by name into one [`Model`] type;
+//! - [`torchscript`] — parameters of TorchScript archives, read without running their code;
 //! - [`checkpoint`] — PyTorch (`.pt`/`.pth`, zip and legacy) and safetensors in, safetensors out,
 //!   with the reference implementations' parameter names.
 //!
@@ -17,9 +18,11 @@ pub mod classifier;
 pub mod error;
 pub mod mnist_cnn;
 pub mod normalization;
+pub mod pickle;
 mod pickle_guard;
 pub mod preact_resnet;
 pub mod registry;
+pub mod torchscript;
 pub mod wide_resnet;
 
 pub use classifier::Classifier;

@@ -91,6 +91,29 @@ impl ModelSpec {
     }
 }
 
+impl ModelSpec {
+    /// Builds the model with initial weights that depend on `seed` alone. burn draws them from
+    /// the device's generator, which every thread of the process shares, and only when a
+    /// parameter is first used: seeding, building and touching every parameter happen under
+    /// one process-wide lock, so builds in parallel threads do not disturb each other.
+    pub fn build_seeded(&self, device: &Device, seed: u64) -> Result<Model, ModelError> {
+        struct Touch;
+        impl burn::module::ModuleVisitor for Touch {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                let _ = param.val();
+            }
+        }
+        static SEEDED_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = SEEDED_BUILD
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        device.clone().without_autodiff().seed(seed);
+        let model = self.build(device)?;
+        model.visit(&mut Touch);
+        Ok(model)
+    }
+}
+
 /// `wrn-34-10` → (34, 10, true); `wrn-28-10-nobn` → (28, 10, false).
 fn parse_wrn(name: &str) -> Option<(usize, usize, bool)> {
     let rest = name.strip_prefix("wrn-")?;

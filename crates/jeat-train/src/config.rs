@@ -144,6 +144,7 @@ impl DataConfig {
     /// `seed` (stratified).
     pub fn training_sets(&self, seed: u64) -> Result<(ImageSet, ImageSet), TrainError> {
         let mut train = self.load(Split::Train)?;
+        let name = train.name().to_string();
         if let Some(subset) = self
             .train_subset
             .filter(|&n| n + self.validation < train.len())
@@ -151,7 +152,15 @@ impl DataConfig {
             let (_, chosen) = train.split_validation(subset + self.validation, seed ^ 0x5eed)?;
             train = chosen;
         }
-        Ok(train.split_validation(self.validation, seed)?)
+        let (rest, validation) = train.split_validation(self.validation, seed)?;
+        let renamed = |set: ImageSet, part: &str| {
+            let all: Vec<usize> = (0..set.len()).collect();
+            set.select(format!("{name} ({part}, {} images)", set.len()), &all)
+        };
+        Ok((
+            renamed(rest, "training part")?,
+            renamed(validation, "held-out validation")?,
+        ))
     }
 
     /// The augmentation of the training images.

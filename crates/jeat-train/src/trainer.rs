@@ -185,7 +185,7 @@ impl Trainer {
         let seed = config.training.seed;
         let (train, validation) = config.data.training_sets(seed)?;
         let spec = config.model_spec(train.num_classes(), train.shape());
-        let model = build_model(&spec, &autodiff, seed)?;
+        let model = spec.build_seeded(&autodiff, seed)?;
         let optimizer = optimizer::build(&config.optimizer);
         let needs_samples = config.objective.needs_samples();
         let seeds = match (needs_samples, config.sampler.init) {
@@ -273,7 +273,9 @@ impl Trainer {
     }
 
     fn restore(&mut self) -> Result<(), TrainError> {
-        let fresh = build_model(&self.spec, &self.device, self.config.training.seed)?;
+        let fresh = self
+            .spec
+            .build_seeded(&self.device, self.config.training.seed)?;
         let restored =
             checkpoint::load(&self.run, fresh, optimizer::build(&self.config.optimizer))?;
         self.model = Some(restored.model);
@@ -580,27 +582,6 @@ impl Trainer {
         });
         Ok(())
     }
-}
-
-/// Builds a model with initial weights that depend on `seed` alone. burn draws them from the
-/// device's generator, which every thread of the process shares, and only when a parameter is
-/// first used: seeding, building and touching every parameter happen under one lock, so runs
-/// in parallel threads do not disturb each other.
-fn build_model(spec: &ModelSpec, device: &Device, seed: u64) -> Result<Model, TrainError> {
-    struct Touch;
-    impl burn::module::ModuleVisitor for Touch {
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-            let _ = param.val();
-        }
-    }
-    static MODEL_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = MODEL_INIT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    device.clone().without_autodiff().seed(seed);
-    let model = spec.build(device)?;
-    model.visit(&mut Touch);
-    Ok(model)
 }
 
 fn checkpoint_finished(run: &Path) -> bool {

@@ -1,0 +1,134 @@
+//! Arguments several commands share: which model, which images, progress bars.
+
+use anyhow::{Context, Result, bail};
+use burn::prelude::*;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use jeat_attacks::runner::PointSource;
+use jeat_data::{Augmentation, DatasetName, ImageSet, Split, batch_at, default_data_root};
+use jeat_models::checkpoint::load_model;
+use jeat_models::{Model, ModelSpec, NormalizationSpec};
+use std::path::{Path, PathBuf};
+
+/// A checkpoint and, for files that do not describe their model, the architecture.
+#[derive(Debug, Args, Clone)]
+pub struct ModelArgs {
+    /// Checkpoint: jeat's own .safetensors (describes its model), PyTorch .pt/.pth, safetensors.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Architecture, for files that do not say: wrn-34-10, wrn-28-10, wrn-28-10-nobn, wrn-16-4,
+    /// wrn-16-1, preact-resnet-18, mnist-cnn (or any wrn-<6n+4>-<k>[-nobn]).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Number of classes (with --arch).
+    #[arg(long, default_value_t = 10)]
+    pub num_classes: usize,
+    /// Input shape CxHxW (with --arch).
+    #[arg(long, default_value = "3x32x32", value_parser = parse_shape)]
+    pub input_shape: [usize; 3],
+    /// Normalise inputs with the CIFAR-10 statistics inside the model (with --arch).
+    #[arg(long)]
+    pub cifar_normalization: bool,
+}
+
+impl ModelArgs {
+    /// The spec given on the command line, if any.
+    pub fn spec(&self) -> Option<ModelSpec> {
+        self.arch.as_ref().map(|arch| {
+            let mut spec = ModelSpec::new(arch.clone(), self.num_classes, self.input_shape);
+            if self.cifar_normalization {
+                spec.normalization = NormalizationSpec::Cifar10;
+            }
+            spec
+        })
+    }
+
+    /// The model in inference mode, and its spec.
+    pub fn load(&self, device: &Device) -> Result<(Model, ModelSpec)> {
+        let (model, spec, _) = load_model(&self.checkpoint, self.spec().as_ref(), device)?;
+        Ok((model.valid(), spec))
+    }
+}
+
+/// `3x32x32` → `[3, 32, 32]`.
+pub fn parse_shape(text: &str) -> Result<[usize; 3], String> {
+    let parts: Vec<usize> = text
+        .split('x')
+        .map(|p| p.parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("expected CxHxW such as 3x32x32, got '{text}'"))?;
+    <[usize; 3]>::try_from(parts)
+        .map_err(|_| format!("expected CxHxW such as 3x32x32, got '{text}'"))
+}
+
+/// Images of a named dataset.
+#[derive(Debug, Args, Clone)]
+pub struct DataArgs {
+    /// cifar10, cifar100, mnist or fashion-mnist.
+    #[arg(long)]
+    pub dataset: DatasetName,
+    /// train or test.
+    #[arg(long, default_value = "test")]
+    pub split: Split,
+    /// Use only the first N images.
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Data directory (default: $JEAT_DATA, else ./data; installed copies are found too).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The images.
+    pub fn load(&self) -> Result<ImageSet> {
+        let root = self.data_dir.clone().unwrap_or_else(default_data_root);
+        let set = self.dataset.load(&root, self.split)?;
+        Ok(match self.n {
+            Some(0) => bail!("--n must be ≥ 1"),
+            Some(n) => set.take(n),
+            None => set,
+        })
+    }
+
+    /// `fashion-mnist/test[:1000]`, for identities and reports.
+    pub fn describe(&self) -> String {
+        let n = self.n.map(|n| format!("[:{n}]")).unwrap_or_default();
+        format!("{}/{}{n}", self.dataset, self.split.as_str())
+    }
+}
+
+/// An image set as the attack runner's point source.
+pub struct SetSource<'a> {
+    /// The images.
+    pub set: &'a ImageSet,
+    /// Where batches go.
+    pub device: Device,
+}
+
+impl PointSource for SetSource<'_> {
+    fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>) {
+        let batch = batch_at(self.set, indices, Augmentation::NONE, 0, 0, &self.device);
+        (batch.images, batch.labels)
+    }
+}
+
+/// A progress bar with an ETA.
+pub fn progress(total: u64, message: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>14} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}
+
+/// The SHA-256 of a file (identities of runs).
+pub fn sha256(path: &Path) -> Result<String> {
+    jeat_data::checksum::sha256_file(path).with_context(|| format!("hashing {}", path.display()))
+}

@@ -1,0 +1,177 @@
+//! `jeat generate`: images from a classifier (Santurkar et al., conditional or unconditional
+//! SGLD), written as PNG files plus a grid with one row per class.
+
+use crate::args::{ModelArgs, progress};
+use anyhow::{Context, Result, bail};
+use burn::prelude::*;
+use clap::Args;
+use jeat_attacks::util::predictions;
+use jeat_data::{DatasetName, Split, default_data_root};
+use jeat_sampling::generate::{METHOD_NAMES, Sources, generate};
+use jeat_sampling::grid::{write_grid, write_images};
+use jeat_sampling::{ClassGaussians, Method, ReplayBuffer};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// The generator.
+    #[arg(long, help = format!("The generator: {METHOD_NAMES}"))]
+    method: String,
+    /// Images per class (santurkar, sgld-joint) or in all (sgld-marginal).
+    #[arg(long)]
+    n: usize,
+    /// Output directory: images/, grid.png, generation.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Dataset whose training split the class-conditional seeds are fitted on.
+    #[arg(long)]
+    dataset: Option<DatasetName>,
+    /// Data directory (default: $JEAT_DATA, else ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// A replay buffer (.safetensors) for sgld-marginal (a training run's checkpoints/last/buffer.safetensors).
+    #[arg(long)]
+    buffer: Option<PathBuf>,
+    /// SGLD steps (default 200) or Santurkar steps (default 60).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Step size: SGLD alpha in [0, 1] units (default 0.25) or the L2 step of Santurkar (0.5).
+    #[arg(long)]
+    step_size: Option<f64>,
+    /// SGLD noise in [0, 1] units (default 0.005).
+    #[arg(long)]
+    noise: Option<f64>,
+    /// Images per batch.
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn method(args: &GenerateArgs) -> Result<Method> {
+    let mut method = Method::parse(&args.method)?;
+    match &mut method {
+        Method::Santurkar {
+            steps, step_size, ..
+        } => {
+            *steps = args.steps.unwrap_or(*steps);
+            *step_size = args.step_size.unwrap_or(*step_size);
+        }
+        Method::SgldJoint { sgld } | Method::SgldMarginal { sgld } => {
+            sgld.steps = args.steps.unwrap_or(sgld.steps);
+            sgld.step_size = args.step_size.unwrap_or(sgld.step_size);
+            sgld.noise = args.noise.unwrap_or(sgld.noise);
+        }
+    }
+    Ok(method)
+}
+
+pub fn run(args: GenerateArgs, device: Device) -> Result<()> {
+    let method = method(&args)?;
+    let (model, spec) = args.model.load(&device)?;
+    let seeds = match (method.conditional(), args.dataset) {
+        (true, Some(dataset)) => {
+            let root = args.data_dir.clone().unwrap_or_else(default_data_root);
+            let train = dataset.load(&root, Split::Train)?;
+            eprintln!(
+                "fitting class-conditional Gaussian seeds on {} ({} images)",
+                train.name(),
+                train.len()
+            );
+            Some(ClassGaussians::fit(&train, 1e-4)?)
+        }
+        (true, None) => bail!(
+            "{} starts from class-conditional seeds: pass --dataset (its training split is used)",
+            method.name()
+        ),
+        (false, _) => None,
+    };
+    let buffer = args
+        .buffer
+        .as_ref()
+        .map(|p| ReplayBuffer::load(p))
+        .transpose()?;
+    let total = if method.conditional() {
+        args.n * spec.num_classes
+    } else {
+        args.n
+    };
+    let images_dir = args.out.join("images");
+    std::fs::create_dir_all(&images_dir)
+        .with_context(|| format!("creating {}", images_dir.display()))?;
+    let bar = progress(total as u64, method.name());
+    let (mut written, mut on_target, mut kept) = (0usize, 0usize, Vec::new());
+    let mut kept_labels = Vec::new();
+    generate(
+        &model,
+        &method,
+        args.n,
+        spec.input_shape,
+        Sources {
+            seeds: seeds.as_ref(),
+            buffer: buffer.as_ref(),
+        },
+        args.batch_size,
+        args.seed,
+        &device,
+        &mut |batch| {
+            let predicted = predictions(model.forward(batch.images.clone()));
+            on_target += predicted
+                .iter()
+                .zip(&batch.labels)
+                .filter(|(p, y)| p == y)
+                .count();
+            write_images(
+                &images_dir,
+                method.name(),
+                written,
+                batch.images.clone(),
+                &batch.labels,
+            )?;
+            written += batch.labels.len();
+            if kept.len() < 20 {
+                kept.push(batch.images);
+                kept_labels.extend(batch.labels);
+            }
+            bar.set_position(written as u64);
+            Ok(())
+        },
+    )?;
+    bar.finish_and_clear();
+    let grid = args.out.join("grid.png");
+    write_grid(
+        &grid,
+        Tensor::cat(kept, 0),
+        &kept_labels,
+        spec.num_classes,
+        10,
+    )?;
+    let summary = serde_json::json!({
+        "method": method,
+        "checkpoint": args.model.checkpoint,
+        "model": spec,
+        "images": written,
+        "classified_as_target": if method.conditional() { Some(on_target as f64 / written.max(1) as f64) } else { None },
+        "seed": args.seed,
+        "seeds_fitted_on": args.dataset.map(|d| format!("{d}/train")),
+    });
+    std::fs::write(
+        args.out.join("generation.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
+    println!(
+        "{written} images in {}, grid {}",
+        images_dir.display(),
+        grid.display()
+    );
+    if method.conditional() {
+        println!(
+            "classified as their target class: {:.1} %",
+            100.0 * on_target as f64 / written.max(1) as f64
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! `jeat train`: a run from a TOML config or a preset, or the continuation of one.
+
+use crate::args::progress;
+use anyhow::{Result, bail};
+use burn::prelude::*;
+use clap::Args;
+use jeat_train::presets::preset;
+use jeat_train::{Event, TrainConfig, Trainer};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// A TOML configuration (see `--preset … --print-config` for one to start from).
+    #[arg(long, conflicts_with = "preset")]
+    config: Option<PathBuf>,
+    /// A preset: <paper|cpu|smoke>-<standard|pgd-at|trades|jem|jeat|prejeat>.
+    #[arg(long)]
+    preset: Option<String>,
+    /// The pgd-at checkpoint a prejeat preset starts from.
+    #[arg(long)]
+    pretrained: Option<PathBuf>,
+    /// The run directory (config, checkpoints, metrics, best and final weights).
+    #[arg(long, required_unless_present_any = ["resume", "print_config"])]
+    out: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint.
+    #[arg(long, conflicts_with_all = ["out", "preset"])]
+    resume: Option<PathBuf>,
+    /// Replace a run that already exists in --out.
+    #[arg(long)]
+    overwrite: bool,
+    /// Print the resolved configuration as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+fn config(args: &TrainArgs) -> Result<Option<TrainConfig>> {
+    Ok(match (&args.config, &args.preset) {
+        (Some(path), _) => Some(TrainConfig::load(path)?),
+        (None, Some(name)) => Some(preset(name, args.pretrained.clone())?),
+        (None, None) => None,
+    })
+}
+
+pub fn run(args: TrainArgs, device: Device) -> Result<()> {
+    let config = config(&args)?;
+    if args.print_config {
+        match &config {
+            Some(config) => print!("{}", config.to_toml()),
+            None => bail!("--print-config needs --config or --preset"),
+        }
+        return Ok(());
+    }
+    let mut trainer = match (&args.resume, config) {
+        (Some(dir), given) => Trainer::resume(dir, &device, given.as_ref())?,
+        (None, Some(config)) => Trainer::create(
+            config,
+            args.out.as_ref().expect("clap requires --out"),
+            &device,
+            args.overwrite,
+        )?,
+        (None, None) => bail!("give --config FILE or --preset NAME (or --resume DIR)"),
+    };
+    let mut bar = None;
+    let outcome = trainer.run(&mut |event| match event {
+        Event::Started {
+            total_steps,
+            from_step,
+            data,
+        } => {
+            eprintln!("training on {data}");
+            let b = progress(total_steps as u64, "training");
+            b.set_position(from_step as u64);
+            bar = Some(b);
+        }
+        Event::Step {
+            global_step,
+            loss,
+            lr,
+        } => {
+            if let Some(b) = &bar {
+                b.set_position(global_step as u64);
+                b.set_message(format!("loss {loss:.3} lr {lr:.1e}"));
+            }
+        }
+        Event::Epoch {
+            epoch,
+            validation,
+            best,
+        } => {
+            let line = format!(
+                "epoch {}: clean {:.2} %, PGD {:.2} %, E(x) clean {:.3}, PGD {:.3}{}",
+                epoch + 1,
+                validation.clean_accuracy,
+                validation.pgd_accuracy,
+                validation.energy_clean,
+                validation.energy_adversarial,
+                if best { " (best)" } else { "" }
+            );
+            match &bar {
+                Some(b) => b.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        Event::Rollback {
+            reason,
+            to_step,
+            lr_scale,
+        } => {
+            let line = format!(
+                "divergence: {reason}; rolled back to step {to_step}, learning rate ×{lr_scale}"
+            );
+            match &bar {
+                Some(b) => b.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    match (&outcome.best, &outcome.last) {
+        (Some(best), Some(last)) => println!(
+            "finished: best {} (validation PGD {:.2} %), final {}",
+            best.display(),
+            outcome.state.best.map(|b| b.0).unwrap_or(0.0),
+            last.display()
+        ),
+        _ => println!("stopped at step {}", outcome.state.global_step),
+    }
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! # jeat-metrics
+//!
+//! The numbers papers compare generated images by, computed with the one network and the one
+//! preprocessing that make them comparable (the TensorFlow 2015-12-05 Inception-v3 protocol):
+//!
+//! - [`inception`]: the FID Inception-v3 in burn; [`weights`]: loading pytorch-fid's file or
+//!   fid-helper's TorchScript archive;
+//! - [`preprocess`]: 8-bit values, TF1 bilinear resize to 299, `(x - 128) / 128`;
+//! - [`extract`]: features (and logits) of image batches;
+//! - [`fid`]: float64 statistics and the Fréchet distance; [`stats_file`]: pytorch-fid `.npz`;
+//! - [`score`]: Inception Score (10 ordered splits) and KID.
+
+pub mod error;
+pub mod extract;
+pub mod fid;
+pub mod inception;
+pub mod preprocess;
+pub mod score;
+pub mod stats_file;
+pub mod weights;
+
+pub use error::MetricsError;
+pub use fid::{Accumulator, Statistics, frechet_distance};
+pub use inception::FidInception;
+pub use score::{Spread, inception_score, kernel_inception_distance};
