@@ -19,6 +19,7 @@ struct Xtask {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Backend {
     /// Pure-Rust CPU (default).
+    #[value(alias = "cpu")]
     Flex,
     /// Any GPU through wgpu (Vulkan, Metal, DX12).
     Wgpu,
@@ -27,6 +28,15 @@ enum Backend {
 }
 
 impl Backend {
+    /// The name `jeat --backend` knows it by.
+    fn jeat_name(self) -> &'static str {
+        match self {
+            Self::Flex => "flex",
+            Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
+        }
+    }
+
     fn cargo_features(self) -> Vec<&'static str> {
         match self {
             Self::Flex => vec![],
@@ -66,6 +76,19 @@ enum Task {
         /// Data directory (default: $JEAT_DATA, else ./data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// Rebuilds the results table of Zhu et al. (ICCV 2021): `jeat reproduce` built in release
+    /// mode with the chosen backend.
+    ReproduceTable {
+        /// smoke, cpu or paper.
+        #[arg(long)]
+        profile: String,
+        /// Output directory (default: runs/<profile>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only these methods (comma separated).
+        #[arg(long)]
+        methods: Option<String>,
     },
     /// Compiles (`cargo check`) the `jeat` binary with each GPU backend feature.
     CheckBackends,
@@ -122,6 +145,30 @@ fn run(xtask: Xtask) -> Result<()> {
             if let Some(dir) = data_dir {
                 args.push("--data-dir".into());
                 args.push(dir.display().to_string());
+            }
+            run_jeat(&root, xtask.backend, &args)
+        }
+        Task::ReproduceTable {
+            profile,
+            out,
+            methods,
+        } => {
+            if !["smoke", "cpu", "paper"].contains(&profile.as_str()) {
+                bail!("unknown profile '{profile}'; valid: smoke, cpu, paper");
+            }
+            let out = out.unwrap_or_else(|| root.join("runs").join(&profile));
+            let mut args: Vec<String> = vec![
+                "--backend".into(),
+                xtask.backend.jeat_name().into(),
+                "reproduce".into(),
+                "--profile".into(),
+                profile,
+                "--out".into(),
+                out.display().to_string(),
+            ];
+            if let Some(methods) = methods {
+                args.push("--methods".into());
+                args.push(methods);
             }
             run_jeat(&root, xtask.backend, &args)
         }

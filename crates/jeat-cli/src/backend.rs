@@ -9,6 +9,7 @@ use burn::tensor::Device;
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
     /// Pure-Rust CPU (feature `flex`, on by default).
+    #[value(alias = "cpu")]
     Flex,
     /// GPU through wgpu: Vulkan, Metal or DX12 (feature `wgpu`).
     Wgpu,

@@ -6,6 +6,7 @@ mod backend;
 mod data_cmd;
 mod generate_cmd;
 mod model_cmd;
+mod reproduce_cmd;
 mod score_cmd;
 mod train_cmd;
 
@@ -37,6 +38,8 @@ enum Command {
     /// FID, Inception Score and KID (TensorFlow-2015 protocol), and the weights they need.
     #[command(subcommand)]
     Score(score_cmd::ScoreCommand),
+    /// The results table of Zhu et al. (ICCV 2021): train, attack, generate, score, analyse.
+    Reproduce(reproduce_cmd::ReproduceArgs),
     /// Models: build one by name and describe it.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -78,6 +81,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Attack(args) => attack_cmd::run(args, cli.backend.device()?),
         Command::Generate(args) => generate_cmd::run(args, cli.backend.device()?),
         Command::Score(command) => score_cmd::run(command, cli.backend.device()?),
+        Command::Reproduce(args) => {
+            reproduce_cmd::run_command(args, cli.backend.device()?, cli.backend.feature())
+        }
         Command::Model(ModelCommand::Info { model }) => model_cmd::info(&model, cli.backend),
         Command::Convert {
             input,

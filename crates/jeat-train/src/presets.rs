@@ -159,7 +159,7 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                     synthetic: Some(SyntheticConfig {
                         classes: 4,
                         shape: [1, 12, 12],
-                        train: 576,
+                        train: 1216,
                         test: 128,
                         seed: 0,
                     }),
@@ -178,7 +178,7 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                     warmup_epochs: 0.0,
                 },
                 training: LoopConfig {
-                    epochs: 2,
+                    epochs: 6,
                     batch_size: 32,
                     seed: 0,
                     checkpoint_every: 8,

@@ -1,0 +1,656 @@
+//! The reproduction, method by method: train (resumable run directories), attack each column,
+//! generate, score, analyse; every cell cached under the output directory with the key that
+//! produced it, so an interrupted run resumes and a rerun redoes only what changed.
+
+use crate::cache::{cached, file_hash};
+use crate::profile::Profile;
+use anyhow::{Context, Result, bail};
+use burn::prelude::*;
+use jeat_analysis::{Directions, Energies, Flatness, Landscape, energies, flatness, landscape};
+use jeat_attacks::runner::{Evaluation, PointSource, Report, evaluate};
+use jeat_attacks::suite::Suite;
+use jeat_attacks::{Attack, Norm, ThreatModel, pgd::Pgd};
+use jeat_data::png_folder::read_image_folder;
+use jeat_data::{Augmentation, ImageSet, Split, batch_at};
+use jeat_metrics::extract::features_of;
+use jeat_metrics::score::softmax_rows;
+use jeat_metrics::{Accumulator, frechet_distance, inception_score, kernel_inception_distance};
+use jeat_models::checkpoint::load_model;
+use jeat_models::{Model, ModelSpec};
+use jeat_sampling::generate::{Sources, generate};
+use jeat_sampling::grid::{write_grid, write_images};
+use jeat_sampling::{ClassGaussians, Method, ReplayBuffer};
+use jeat_train::presets::preset;
+use jeat_train::{Event, TrainConfig, Trainer};
+use std::path::{Path, PathBuf};
+
+/// How to run a profile.
+pub struct Options {
+    /// What to measure.
+    pub profile: Profile,
+    /// Where everything goes.
+    pub out: PathBuf,
+    /// The backend's name, for the report.
+    pub backend: String,
+    /// The device everything runs on.
+    pub device: Device,
+    /// Inception weights (default: located under the data root).
+    pub inception: Option<PathBuf>,
+}
+
+/// An attack column's result.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Column {
+    /// Column name (`PGD-20`).
+    pub name: String,
+    /// Robust accuracy (%) and the report it comes from.
+    pub report: Report,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+/// Generated samples.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Samples {
+    /// The generator.
+    pub generator: Method,
+    /// Images made.
+    pub count: usize,
+    /// Fraction the model classifies as their target class (conditional generators).
+    pub classified_as_target: Option<f64>,
+}
+
+/// IS, FID and KID of a method's samples, or why they are missing.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Scores {
+    /// FID and its protocol.
+    pub fid: Option<(f64, String)>,
+    /// KID (mean, std) and its protocol.
+    pub kid: Option<(f64, f64, String)>,
+    /// IS (mean, std) and its protocol.
+    pub is: Option<(f64, f64, String)>,
+    /// Why a score is missing.
+    pub notes: Vec<String>,
+}
+
+/// The energy analysis of one model.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Analysis {
+    /// Flatness around test points.
+    pub flatness: Flatness,
+    /// Mean E(x) and E(x, y) of clean, PGD-20 and generated points.
+    pub mean_energies: Vec<(String, f64, f64)>,
+    /// The landscape around the first test image.
+    pub landscape: Landscape,
+}
+
+/// Everything measured for one method.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct MethodResult {
+    /// The method.
+    pub method: String,
+    /// The evaluated checkpoint (best validation PGD accuracy).
+    pub checkpoint: PathBuf,
+    /// Its model.
+    pub model: ModelSpec,
+    /// Training seconds.
+    pub training_seconds: f64,
+    /// Clean accuracy (%) on the attack points.
+    pub clean_accuracy: f64,
+    /// The attack columns.
+    pub columns: Vec<Column>,
+    /// The samples.
+    pub samples: Samples,
+    /// Their scores.
+    pub scores: Scores,
+    /// The energy analysis.
+    pub analysis: Analysis,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    /// The profile.
+    pub profile: Profile,
+    /// The data, as named by its reader (`synthetic/…` for generated data).
+    pub data: String,
+    /// Whether the data is real.
+    pub real_data: bool,
+    /// The backend.
+    pub backend: String,
+    /// One entry per method.
+    pub methods: Vec<MethodResult>,
+    /// Wall-clock seconds of this invocation.
+    pub seconds: f64,
+}
+
+struct SetSource<'a> {
+    set: &'a ImageSet,
+    device: Device,
+}
+
+impl PointSource for SetSource<'_> {
+    fn len(&self) -> usize {
+        self.set.len()
+    }
+    fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>) {
+        let batch = batch_at(self.set, indices, Augmentation::NONE, 0, 0, &self.device);
+        (batch.images, batch.labels)
+    }
+}
+
+fn all(set: &ImageSet, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+    let indices: Vec<usize> = (0..set.len()).collect();
+    let batch = batch_at(set, &indices, Augmentation::NONE, 0, 0, device);
+    (batch.images, batch.labels)
+}
+
+/// Runs the profile; `say` receives one line per step.
+pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
+    let started = std::time::Instant::now();
+    let profile = &options.profile;
+    let out = &options.out;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let first = preset(&format!("{}-standard", profile.name), None)?;
+    let test = first.data.load(Split::Test)?;
+    let training_set = first.data.load(Split::Train)?;
+    let real_data = !test.name().starts_with("synthetic/");
+    say(format!(
+        "data: {} ({} test images){}",
+        test.name(),
+        test.len(),
+        if real_data { "" } else { " — SYNTHETIC data" }
+    ));
+    let threat = ThreatModel::parse(Norm::Linf, &profile.eps)?;
+    let seeds = std::cell::OnceCell::new();
+    let inception = std::cell::OnceCell::new();
+    let mut results: Vec<MethodResult> = Vec::new();
+    for method in &profile.methods {
+        let pretrained = match method.as_str() {
+            "prejeat" => Some(
+                results
+                    .iter()
+                    .find(|r| r.method == "pgd-at")
+                    .map(|r| r.checkpoint.clone())
+                    .context(
+                        "prejeat starts from the pgd-at checkpoint: keep pgd-at before prejeat",
+                    )?,
+            ),
+            _ => None,
+        };
+        let config = preset(&format!("{}-{method}", profile.name), pretrained)?;
+        let (checkpoint, training_seconds) = train_method(
+            &config,
+            &out.join("runs").join(method),
+            &options.device,
+            say,
+        )?;
+        let (model, spec, _) = load_model(&checkpoint, None, &options.device)?;
+        let model = model.valid();
+        let model_hash = file_hash(&checkpoint)?;
+        let cells = out.join("cells").join(method);
+
+        // Attack columns.
+        let mut columns = Vec::new();
+        for (name, suite) in &profile.columns {
+            let points = if suite == "aa-standard" {
+                profile.autoattack_points
+            } else {
+                profile.attack_points
+            };
+            let set = test.take(points);
+            let key = serde_json::json!({"model": model_hash, "suite": suite, "eps": profile.eps, "points": set.len(), "data": test.name()});
+            let file = cells.join(format!("attack-{}.json", suite));
+            let (report, seconds) = cached(&file, &key, || {
+                say(format!("{method}: {name} on {} points", set.len()));
+                let evaluation = Evaluation {
+                    suite: Suite::parse(suite)?,
+                    threat: threat.clone(),
+                    batch_size: profile.batch_size,
+                    seed: 0,
+                    identity: format!(
+                        "{method} {} on {}[:{}]",
+                        &model_hash[..16],
+                        test.name(),
+                        set.len()
+                    ),
+                    state_path: Some(cells.join(format!("attack-{suite}.state.json"))),
+                };
+                std::fs::create_dir_all(&cells)?;
+                Ok(evaluate(
+                    &evaluation,
+                    &model,
+                    &SetSource {
+                        set: &set,
+                        device: options.device.clone(),
+                    },
+                    &mut |_| {},
+                )?)
+            })?;
+            say(format!(
+                "{method}: {name} {:.2} % (clean {:.2} %)",
+                report.robust_accuracy, report.clean_accuracy
+            ));
+            columns.push(Column {
+                name: name.clone(),
+                report,
+                seconds,
+            });
+        }
+        let clean_accuracy = columns.first().map_or(0.0, |c| c.report.clean_accuracy);
+
+        // Generation.
+        let generator = Method::parse(Profile::generator(method))?;
+        let samples_dir = cells.join("samples");
+        let buffer_path = out
+            .join("runs")
+            .join(method)
+            .join("checkpoints/last/buffer.safetensors");
+        let key = serde_json::json!({"model": model_hash, "generator": generator, "per_class": profile.samples_per_class, "seed": 0});
+        let (samples, _) = cached(&cells.join("samples.json"), &key, || {
+            say(format!("{method}: generating with {}", generator.name()));
+            let seeds = match generator.conditional() {
+                true => Some(
+                    seeds
+                        .get_or_init(|| ClassGaussians::fit(&training_set, 1e-4))
+                        .as_ref()
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                ),
+                false => None,
+            };
+            let buffer = match buffer_path.is_file() {
+                true => Some(ReplayBuffer::load(&buffer_path)?),
+                false => None,
+            };
+            generate_samples(
+                &model,
+                &spec,
+                &generator,
+                profile,
+                seeds,
+                buffer.as_ref(),
+                &samples_dir,
+                &options.device,
+            )
+        })?;
+        let grids = out.join("grids");
+        std::fs::create_dir_all(&grids)?;
+        let _ = std::fs::copy(
+            samples_dir.join("grid.png"),
+            grids.join(format!("{method}.png")),
+        );
+
+        // Scores.
+        let scores = score(options, &inception, &cells, &samples_dir, &key, &test, say)?;
+
+        // Energy analysis.
+        let key = serde_json::json!({"model": model_hash, "points": profile.analysis_points, "eps": profile.eps, "landscape": profile.landscape, "samples": samples.count});
+        let (analysis, _) = cached(&cells.join("analysis.json"), &key, || {
+            say(format!("{method}: energy analysis"));
+            analyse(
+                &model,
+                &spec,
+                &test,
+                &threat,
+                profile,
+                &samples_dir,
+                &cells,
+                method,
+                &options.device,
+            )
+        })?;
+        results.push(MethodResult {
+            method: method.clone(),
+            checkpoint,
+            model: spec,
+            training_seconds,
+            clean_accuracy,
+            columns,
+            samples,
+            scores,
+            analysis,
+        });
+    }
+    let panels: Vec<(String, Landscape)> = results
+        .iter()
+        .map(|r| (r.method.clone(), r.analysis.landscape.clone()))
+        .collect();
+    jeat_analysis::figures::landscape_figure(
+        &out.join("landscape.png"),
+        &format!(
+            "E(x + a d1 + b d2, y) around test image 0 ({})",
+            test.name()
+        ),
+        &panels,
+    )?;
+    Ok(Summary {
+        profile: profile.clone(),
+        data: test.name().to_string(),
+        real_data,
+        backend: options.backend.clone(),
+        methods: results,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Trains (or resumes, or reuses) the run of `config` in `dir`; returns its best checkpoint and
+/// the training time.
+fn train_method(
+    config: &TrainConfig,
+    dir: &Path,
+    device: &Device,
+    say: &mut dyn FnMut(String),
+) -> Result<(PathBuf, f64)> {
+    let method = config.objective.name();
+    let timing = dir.join("training.json");
+    let same =
+        TrainConfig::load(&dir.join("config.toml")).is_ok_and(|existing| &existing == config);
+    if same && dir.join("final.safetensors").is_file() {
+        let seconds = std::fs::read_to_string(&timing)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0.0);
+        return Ok((dir.join("best.safetensors"), seconds));
+    }
+    let mut trainer = match same && jeat_train::checkpoint::exists(dir) {
+        true => {
+            say(format!("{method}: resuming training in {}", dir.display()));
+            Trainer::resume(dir, device, Some(config))?
+        }
+        false => {
+            say(format!(
+                "{method}: training ({} epochs) in {}",
+                config.training.epochs,
+                dir.display()
+            ));
+            Trainer::create(config.clone(), dir, device, true)?
+        }
+    };
+    let started = std::time::Instant::now();
+    let before = std::fs::read_to_string(&timing)
+        .ok()
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    trainer.run(&mut |event| match event {
+        Event::Epoch {
+            epoch, validation, ..
+        } => say(format!(
+            "{method}: epoch {}: validation clean {:.2} %, PGD {:.2} %",
+            epoch + 1,
+            validation.clean_accuracy,
+            validation.pgd_accuracy
+        )),
+        Event::Rollback {
+            reason, lr_scale, ..
+        } => say(format!("{method}: rollback ({reason}), lr ×{lr_scale}")),
+        _ => {}
+    })?;
+    let seconds = before + started.elapsed().as_secs_f64();
+    std::fs::write(&timing, format!("{seconds}"))?;
+    Ok((dir.join("best.safetensors"), seconds))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn generate_samples(
+    model: &Model,
+    spec: &ModelSpec,
+    generator: &Method,
+    profile: &Profile,
+    seeds: Option<&ClassGaussians>,
+    buffer: Option<&ReplayBuffer>,
+    dir: &Path,
+    device: &Device,
+) -> Result<Samples> {
+    let images = dir.join("images");
+    let _ = std::fs::remove_dir_all(&images);
+    std::fs::create_dir_all(&images)?;
+    let count = if generator.conditional() {
+        profile.samples_per_class
+    } else {
+        profile.samples_per_class * spec.num_classes
+    };
+    let (mut written, mut on_target) = (0usize, 0usize);
+    let (mut kept, mut kept_labels) = (Vec::new(), Vec::new());
+    generate(
+        model,
+        generator,
+        count,
+        spec.input_shape,
+        Sources { seeds, buffer },
+        profile.batch_size.min(100),
+        0,
+        device,
+        &mut |batch| {
+            let predicted = jeat_attacks::util::predictions(model.forward(batch.images.clone()));
+            on_target += predicted
+                .iter()
+                .zip(&batch.labels)
+                .filter(|(p, y)| p == y)
+                .count();
+            write_images(
+                &images,
+                generator.name(),
+                written,
+                batch.images.clone(),
+                &batch.labels,
+            )?;
+            written += batch.labels.len();
+            if kept.len() < 30 {
+                kept.push(batch.images);
+                kept_labels.extend(batch.labels);
+            }
+            Ok(())
+        },
+    )?;
+    write_grid(
+        &dir.join("grid.png"),
+        Tensor::cat(kept, 0),
+        &kept_labels,
+        spec.num_classes,
+        10,
+    )?;
+    Ok(Samples {
+        generator: generator.clone(),
+        count: written,
+        classified_as_target: generator
+            .conditional()
+            .then(|| on_target as f64 / written.max(1) as f64),
+    })
+}
+
+/// FID, KID and IS of the samples in `samples_dir` against the profile's reference images.
+fn score(
+    options: &Options,
+    loaded: &std::cell::OnceCell<jeat_metrics::weights::LoadedInception>,
+    cells: &Path,
+    samples_dir: &Path,
+    samples_key: &serde_json::Value,
+    test: &ImageSet,
+    say: &mut dyn FnMut(String),
+) -> Result<Scores> {
+    let profile = &options.profile;
+    let data_root = jeat_data::default_data_root();
+    let Some(weights) = options
+        .inception
+        .clone()
+        .or_else(|| jeat_metrics::weights::locate(&data_root))
+    else {
+        return Ok(Scores {
+            notes: vec![jeat_metrics::weights::FETCH_HINT.to_string()],
+            ..Scores::default()
+        });
+    };
+    let key = serde_json::json!({"samples": samples_key, "weights": file_hash(&weights)?, "reference": profile.score_reference});
+    let (scores, _) = cached(&cells.join("scores.json"), &key, || {
+        if loaded.get().is_none() {
+            let _ = loaded.set(jeat_metrics::weights::load(&weights, &options.device)?);
+        }
+        let inception = loaded.get().expect("set above");
+        let reference = match &profile.score_reference {
+            (split, n) if split == "test" => test.take(n.unwrap_or(test.len())),
+            (_, n) => {
+                let config = preset(&format!("{}-standard", profile.name), None)?;
+                let train = config.data.load(Split::Train)?;
+                train.take(n.unwrap_or(train.len()))
+            }
+        };
+        say(format!(
+            "scoring {} samples against {} reference images",
+            samples_dir.display(),
+            reference.len()
+        ));
+        let reference_features = reference_features(inception, &reference, options, &key)?;
+        let generated = read_image_folder(&samples_dir.join("images"))?;
+        let features = features_of(
+            &inception.model,
+            &generated,
+            50,
+            inception.has_logits,
+            &options.device,
+            &mut |_| {},
+        );
+        let stats = |pool3: &[f32]| -> Result<jeat_metrics::Statistics> {
+            let mut a = Accumulator::new(2048);
+            a.add(pool3);
+            Ok(a.finish()?)
+        };
+        let singular = if features.rows <= 2048 || reference.len() <= 2048 {
+            " (fewer images than features: singular covariances, biased upwards)"
+        } else {
+            ""
+        };
+        let fid = frechet_distance(&stats(&features.pool3)?, &stats(&reference_features)?)?;
+        let kid =
+            kernel_inception_distance(&features.pool3, &reference_features, 2048, 50, 1000, 0)?;
+        let mut scores = Scores {
+            fid: Some((
+                fid,
+                format!(
+                    "fid-tf2015:{}-vs-{}{singular}",
+                    features.rows,
+                    reference.name()
+                ),
+            )),
+            kid: Some((
+                kid.mean,
+                kid.std,
+                format!("kid-tf2015:{}-vs-{}", features.rows, reference.len()),
+            )),
+            is: None,
+            notes: Vec::new(),
+        };
+        if inception.has_logits {
+            let is = inception_score(&softmax_rows(&features.logits, 1008), 1008, 10)?;
+            scores.is = Some((
+                is.mean,
+                is.std,
+                format!("is-tf2015:{}x10splits", features.rows),
+            ));
+        } else {
+            scores.notes.push(format!("IS needs the 1008-way layer of pytorch-fid's weights; {} has none (cargo xtask fetch-inception)", weights.display()));
+        }
+        Ok(scores)
+    })?;
+    Ok(scores)
+}
+
+/// Pool3 features of the reference images, cached in the output directory.
+fn reference_features(
+    inception: &jeat_metrics::weights::LoadedInception,
+    reference: &ImageSet,
+    options: &Options,
+    key: &serde_json::Value,
+) -> Result<Vec<f32>> {
+    let path = options.out.join("cells").join("reference-pool3.f32");
+    let key_path = path.with_extension("key.json");
+    let key = serde_json::json!({"weights": key["weights"], "reference": reference.name(), "n": reference.len()});
+    if std::fs::read_to_string(&key_path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        == Some(key.clone())
+        && let Ok(bytes) = std::fs::read(&path)
+        && bytes.len() == reference.len() * 2048 * 4
+    {
+        return Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect());
+    }
+    let features = features_of(
+        &inception.model,
+        reference,
+        50,
+        false,
+        &options.device,
+        &mut |_| {},
+    );
+    std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+    std::fs::write(
+        &path,
+        features
+            .pool3
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )?;
+    std::fs::write(&key_path, key.to_string())?;
+    Ok(features.pool3)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn analyse(
+    model: &Model,
+    spec: &ModelSpec,
+    test: &ImageSet,
+    threat: &ThreatModel,
+    profile: &Profile,
+    samples_dir: &Path,
+    cells: &Path,
+    method: &str,
+    device: &Device,
+) -> Result<Analysis> {
+    let set = test.take(profile.analysis_points);
+    let (images, labels) = all(&set, device);
+    let adversarial = Pgd::madry(threat.clone(), 20)
+        .run(model, &images, &labels, 0)?
+        .adversarial;
+    let clean = energies(model, images.clone(), labels.clone());
+    let attacked = energies(model, adversarial.clone(), labels.clone());
+    let generated_set = read_image_folder(&samples_dir.join("images"))?;
+    if generated_set.shape() != set.shape() {
+        bail!(
+            "generated images are {} but the data is {}",
+            generated_set.shape(),
+            set.shape()
+        );
+    }
+    let mut generated = Energies::default();
+    let indices: Vec<usize> = (0..generated_set.len()).collect();
+    for chunk in indices.chunks(250) {
+        let batch = batch_at(&generated_set, chunk, Augmentation::NONE, 0, 0, device);
+        generated.add(model, batch.images, batch.labels);
+    }
+    let flat = flatness(model, &images, &labels, &adversarial, threat.eps, 8, 0);
+    let groups = vec![
+        ("clean".to_string(), clean),
+        ("PGD-20".to_string(), attacked),
+        ("generated".to_string(), generated),
+    ];
+    jeat_analysis::figures::energy_histograms(
+        &cells.join("energies.png"),
+        &format!("{method}: energies on {}", test.name()),
+        &groups,
+    )?;
+    let (grid, range) = profile.landscape;
+    let directions = Directions::new(spec.input_shape, 1.0, 0, device);
+    let first = batch_at(test, &[0], Augmentation::NONE, 0, 0, device).images;
+    let land = landscape(model, &first, test.label(0), &directions, grid, range, 256);
+    Ok(Analysis {
+        flatness: flat,
+        mean_energies: groups
+            .iter()
+            .map(|(n, e)| (n.clone(), e.mean_marginal(), e.mean_joint()))
+            .collect(),
+        landscape: land,
+    })
+}

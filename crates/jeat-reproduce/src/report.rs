@@ -1,0 +1,350 @@
+//! The report: `table.md` (our numbers beside the reference numbers, with protocol ids, the
+//! data, sample counts, backend and time), `results.json` (one RobustBench-style record per
+//! model) and whether the paper's qualitative claims hold on this run.
+
+use crate::pipeline::{MethodResult, Summary};
+use anyhow::{Context, Result};
+use std::fmt::Write;
+use std::path::Path;
+
+/// A row of published numbers.
+#[derive(Debug, Clone, Copy)]
+pub struct Reference {
+    /// The method.
+    pub method: &'static str,
+    /// The network.
+    pub model: &'static str,
+    /// Clean accuracy (%).
+    pub clean: Option<f64>,
+    /// PGD-20 accuracy (%).
+    pub pgd20: Option<f64>,
+    /// AutoAttack accuracy (%).
+    pub autoattack: Option<f64>,
+    /// Inception Score.
+    pub is: Option<f64>,
+    /// FID.
+    pub fid: Option<f64>,
+    /// Where the numbers come from.
+    pub source: &'static str,
+}
+
+const fn row(
+    method: &'static str,
+    model: &'static str,
+    numbers: [Option<f64>; 5],
+    source: &'static str,
+) -> Reference {
+    let [clean, pgd20, autoattack, is, fid] = numbers;
+    Reference {
+        method,
+        model,
+        clean,
+        pgd20,
+        autoattack,
+        is,
+        fid,
+        source,
+    }
+}
+
+/// Reference numbers (CIFAR-10, Linf 8/255) of ../shared/spec/evaluation.md §3.
+pub const REFERENCE: [Reference; 6] = [
+    row(
+        "standard",
+        "WRN-28-10",
+        [Some(94.78), None, Some(0.0), None, None],
+        "RobustBench `Standard`",
+    ),
+    row(
+        "pgd-at",
+        "WRN-34-10",
+        [Some(87.14), Some(47.04), Some(44.04), None, None],
+        "RobustBench (PGD-20 as reported)",
+    ),
+    row(
+        "trades",
+        "WRN-34-10",
+        [Some(84.92), Some(56.43), Some(53.08), None, None],
+        "RobustBench (PGD-20 as reported)",
+    ),
+    row(
+        "jem",
+        "WRN-28-10",
+        [Some(92.9), None, Some(4.28), Some(8.76), Some(38.4)],
+        "JEM paper; AA from EB-JDAT",
+    ),
+    row(
+        "jeat",
+        "—",
+        [Some(85.16), None, Some(28.43), Some(8.80), Some(38.24)],
+        "IS: JEAT abstract; rest as tabulated by EB-JDAT",
+    ),
+    row(
+        "prejeat",
+        "—",
+        [None, None, None, None, None],
+        "not published separately",
+    ),
+];
+
+fn cell(value: Option<f64>, digits: usize) -> String {
+    value.map_or("–".to_string(), |v| format!("{v:.digits$}"))
+}
+
+fn column(result: &MethodResult, name: &str) -> Option<f64> {
+    result
+        .columns
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| c.report.robust_accuracy)
+}
+
+/// The paper's qualitative claims, checked on this run: (claim, holds, evidence).
+pub fn claims(summary: &Summary) -> Vec<(String, bool, String)> {
+    let get = |m: &str| summary.methods.iter().find(|r| r.method == m);
+    let mut out = Vec::new();
+    if let (Some(standard), Some(robust)) = (get("standard"), get("pgd-at")) {
+        let (s, r) = (column(standard, "AutoAttack"), column(robust, "AutoAttack"));
+        out.push((
+            "adversarial training (pgd-at) is far more robust than standard training under AutoAttack".into(),
+            matches!((s, r), (Some(s), Some(r)) if r > s + 10.0),
+            format!("AutoAttack: standard {} %, pgd-at {} %", cell(s, 2), cell(r, 2)),
+        ));
+        let (fs, fr) = (
+            standard.analysis.flatness.random_change,
+            robust.analysis.flatness.random_change,
+        );
+        out.push((
+            "the joint energy E(x, y) is flatter around data for pgd-at than for standard training"
+                .into(),
+            fr < fs,
+            format!("mean |E(x+δ, y) - E(x, y)| in the eps-ball: standard {fs:.4}, pgd-at {fr:.4}"),
+        ));
+        let (gs, gr) = (
+            standard.analysis.flatness.adversarial_gap,
+            robust.analysis.flatness.adversarial_gap,
+        );
+        out.push((
+            "attacks raise E(x, y) less on the pgd-at model (smaller clean-to-adversarial gap)"
+                .into(),
+            gr < gs,
+            format!("E(x_adv, y) - E(x, y): standard {gs:.3}, pgd-at {gr:.3}"),
+        ));
+    }
+    if let (Some(jeat), Some(robust)) = (get("jeat"), get("pgd-at")) {
+        let (fj, fr) = (
+            jeat.scores.fid.as_ref().map(|f| f.0),
+            robust.scores.fid.as_ref().map(|f| f.0),
+        );
+        if let (Some(fj), Some(fr)) = (fj, fr) {
+            out.push((
+                "JEAT generates better images than robust-classifier generation from PGD-AT (lower FID)".into(),
+                fj < fr,
+                format!("FID: jeat {fj:.1}, pgd-at {fr:.1}"),
+            ));
+        }
+        let (aj, ar) = (column(jeat, "AutoAttack"), column(robust, "AutoAttack"));
+        out.push((
+            "JEAT keeps a robustness comparable to PGD-AT (AutoAttack within 10 points)".into(),
+            matches!((aj, ar), (Some(j), Some(r)) if j + 10.0 >= r),
+            format!(
+                "AutoAttack: jeat {} %, pgd-at {} %",
+                cell(aj, 2),
+                cell(ar, 2)
+            ),
+        ));
+    }
+    out
+}
+
+/// Writes `table.md` and `results.json` into `dir`.
+pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
+    let p = &summary.profile;
+    let mut md = String::new();
+    writeln!(md, "# Reproduction table — profile `{}`\n", p.name)?;
+    writeln!(
+        md,
+        "Data: **{}**{}. Backend: {}. Linf eps {} ([0, 1] pixel units). Attack columns on the first {} test points (AutoAttack: {}); generated samples: {} per class; wall-clock time of this invocation: {:.0} s (cached cells count their original time below).\n",
+        summary.data,
+        if summary.real_data {
+            " (real)"
+        } else {
+            " (SYNTHETIC data: numbers say nothing about real images)"
+        },
+        summary.backend,
+        p.eps,
+        p.attack_points,
+        p.autoattack_points,
+        p.samples_per_class,
+        summary.seconds
+    )?;
+    writeln!(md, "## Our numbers\n")?;
+    let names: Vec<&str> = p.columns.iter().map(|(n, _)| n.as_str()).collect();
+    writeln!(
+        md,
+        "| method | model | clean % | {} | IS | FID | KID ×100 | generator | on-target % | train s |",
+        names.join(" % | ") + " %"
+    )?;
+    writeln!(md, "|{}", "---|".repeat(10 + names.len() - 1))?;
+    for r in &summary.methods {
+        let attacks: Vec<String> = names.iter().map(|n| cell(column(r, n), 2)).collect();
+        writeln!(
+            md,
+            "| {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            r.method,
+            r.model.arch,
+            r.clean_accuracy,
+            attacks.join(" | "),
+            r.scores
+                .is
+                .as_ref()
+                .map_or("–".into(), |(m, s, _)| format!("{m:.2} ± {s:.2}")),
+            r.scores
+                .fid
+                .as_ref()
+                .map_or("–".into(), |(f, _)| format!("{f:.1}")),
+            r.scores
+                .kid
+                .as_ref()
+                .map_or("–".into(), |(m, s, _)| format!(
+                    "{:.2} ± {:.2}",
+                    100.0 * m,
+                    100.0 * s
+                )),
+            r.samples.generator.name(),
+            cell(r.samples.classified_as_target.map(|f| 100.0 * f), 1),
+            r.training_seconds,
+        )?;
+    }
+    writeln!(md, "\nProtocol ids:")?;
+    if let Some(r) = summary.methods.first() {
+        for c in &r.columns {
+            writeln!(
+                md,
+                "- {}: `{}` ({} points, seed {})",
+                c.name, c.report.protocol, c.report.points, c.report.seed
+            )?;
+        }
+        if let Some((_, protocol)) = &r.scores.fid {
+            writeln!(md, "- FID: `{protocol}`")?;
+        }
+        if let Some((_, _, protocol)) = &r.scores.kid {
+            writeln!(md, "- KID: `{protocol}`")?;
+        }
+        if let Some((_, _, protocol)) = &r.scores.is {
+            writeln!(md, "- IS: `{protocol}`")?;
+        }
+        for note in &r.scores.notes {
+            writeln!(md, "- empty score cells: {note}")?;
+        }
+    }
+    writeln!(
+        md,
+        "\n## Reference numbers (CIFAR-10, WideResNets, Linf 8/255; ../shared/spec/evaluation.md §3)\n"
+    )?;
+    if summary.data.starts_with("cifar10/") {
+        writeln!(
+            md,
+            "Same dataset and threat model as ours; protocols as listed.\n"
+        )?;
+    } else {
+        writeln!(
+            md,
+            "A different dataset, network and radius from ours: compare orderings, not values.\n"
+        )?;
+    }
+    writeln!(
+        md,
+        "| method | model | clean % | PGD-20 % | AutoAttack % | IS | FID | source |\n|---|---|---|---|---|---|---|---|"
+    )?;
+    for r in REFERENCE {
+        writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.method,
+            r.model,
+            cell(r.clean, 2),
+            cell(r.pgd20, 2),
+            cell(r.autoattack, 2),
+            cell(r.is, 2),
+            cell(r.fid, 2),
+            r.source
+        )?;
+    }
+    writeln!(md, "\n## Why robust classifiers generate: energies\n")?;
+    writeln!(
+        md,
+        "| method | flatness: mean \\|E(x+δ,y) − E(x,y)\\| | E(x_adv,y) − E(x,y) | E(x) clean / PGD / generated | E(x,y) clean / PGD / generated |\n|---|---|---|---|---|"
+    )?;
+    for r in &summary.methods {
+        let f = &r.analysis.flatness;
+        let e = &r.analysis.mean_energies;
+        let list = |pick: fn(&(String, f64, f64)) -> f64| {
+            e.iter()
+                .map(|x| format!("{:.2}", pick(x)))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        writeln!(
+            md,
+            "| {} | {:.4} | {:.3} | {} | {} |",
+            r.method,
+            f.random_change,
+            f.adversarial_gap,
+            list(|x| x.1),
+            list(|x| x.2)
+        )?;
+    }
+    writeln!(
+        md,
+        "\nLandscape: `landscape.png` (same directions and range for every model, dark = low); histograms: `cells/<method>/energies.png`; samples: `grids/<method>.png`.\n"
+    )?;
+    writeln!(md, "## The paper's qualitative claims on this run\n")?;
+    for (claim, holds, evidence) in claims(summary) {
+        writeln!(
+            md,
+            "- {} — **{}** ({evidence})",
+            claim,
+            if holds { "holds" } else { "does not hold here" }
+        )?;
+    }
+    std::fs::write(dir.join("table.md"), md)
+        .with_context(|| format!("writing {}", dir.join("table.md").display()))?;
+
+    let records: Vec<serde_json::Value> = summary
+        .methods
+        .iter()
+        .map(|r| {
+            let mut record = serde_json::json!({
+                "name": r.method,
+                "model": r.model.arch,
+                "dataset": summary.data,
+                "threat_model": format!("Linf {}", p.eps),
+                "clean_acc": r.clean_accuracy,
+                "autoattack_acc": column(r, "AutoAttack"),
+                "is": r.scores.is.as_ref().map(|x| x.0),
+                "fid": r.scores.fid.as_ref().map(|x| x.0),
+                "kid": r.scores.kid.as_ref().map(|x| x.0),
+                "protocols": r.columns.iter().map(|c| (c.name.clone(), c.report.protocol.clone())).collect::<std::collections::BTreeMap<_, _>>(),
+                "energy_flatness": r.analysis.flatness,
+                "checkpoint": r.checkpoint,
+                "backend": summary.backend,
+            });
+            for c in &r.columns {
+                record[format!("{}_acc", c.name.to_lowercase().replace('-', "_"))] = serde_json::json!(c.report.robust_accuracy);
+            }
+            record
+        })
+        .collect();
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(
+            &serde_json::json!({"profile": p.name, "real_data": summary.real_data, "models": records}),
+        )?,
+    )?;
+    std::fs::write(
+        dir.join("summary.json"),
+        serde_json::to_string_pretty(summary)?,
+    )?;
+    Ok(())
+}

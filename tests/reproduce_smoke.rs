@@ -1,0 +1,111 @@
+//! The `smoke` profile end to end (training, every attack column, generation, scores when the
+//! Inception weights are present, energy analysis, report), then the sanity of its numbers, and
+//! a rerun that finds every cell cached.
+
+use burn::prelude::*;
+use jeat_reproduce::{Options, Profile, report, run};
+
+#[test]
+fn the_smoke_table_is_built_sane_and_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        profile: Profile::named("smoke").unwrap(),
+        out: dir.path().to_path_buf(),
+        backend: "flex".into(),
+        device: Device::flex(),
+        inception: None,
+    };
+    let summary = run(&options, &mut |line| eprintln!("{line}")).unwrap();
+    report::write(&summary, dir.path()).unwrap();
+    assert!(
+        !summary.real_data,
+        "the smoke profile runs on synthetic data and must say so"
+    );
+
+    for file in ["table.md", "results.json", "landscape.png"] {
+        assert!(dir.path().join(file).is_file(), "{file} missing");
+    }
+    let table = std::fs::read_to_string(dir.path().join("table.md")).unwrap();
+    assert!(
+        table.contains("SYNTHETIC"),
+        "the table must say the data is synthetic"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
+            .unwrap();
+    let models = results["models"].as_array().unwrap();
+    assert_eq!(models.len(), 6);
+
+    for method in &summary.methods {
+        assert!(
+            dir.path()
+                .join("grids")
+                .join(format!("{}.png", method.method))
+                .is_file()
+        );
+        let clean = method.clean_accuracy;
+        assert!(
+            (0.0..=100.0).contains(&clean),
+            "{}: clean {clean}",
+            method.method
+        );
+        for column in &method.columns {
+            let report = &column.report;
+            assert!(
+                report.robust_accuracy <= report.clean_accuracy,
+                "{}: {} above clean",
+                method.method,
+                column.name
+            );
+            assert!((0.0..=100.0).contains(&report.robust_accuracy));
+            assert!(
+                report.max_perturbation <= 0.1 + 1e-6,
+                "{}: perturbation {}",
+                method.method,
+                report.max_perturbation
+            );
+            // Cumulative robust accuracy never rises along a suite.
+            let mut previous = report.clean_accuracy;
+            for attack in &report.attacks {
+                assert!(
+                    attack.robust_accuracy <= previous,
+                    "{}: {} rose",
+                    method.method,
+                    attack.name
+                );
+                previous = attack.robust_accuracy;
+            }
+        }
+        if let Some((fid, _)) = &method.scores.fid {
+            assert!(fid.is_finite() && *fid >= 0.0);
+        }
+    }
+    let flatness = |m: &str| {
+        summary
+            .methods
+            .iter()
+            .find(|r| r.method == m)
+            .unwrap()
+            .analysis
+            .flatness
+            .random_change
+    };
+    assert!(
+        flatness("pgd-at") < flatness("standard"),
+        "pgd-at {} vs standard {}",
+        flatness("pgd-at"),
+        flatness("standard")
+    );
+
+    // A rerun redoes nothing: every cell is cached.
+    let started = std::time::Instant::now();
+    let again = run(&options, &mut |_| {}).unwrap();
+    assert!(
+        started.elapsed().as_secs_f64() < summary.seconds / 3.0,
+        "the rerun recomputed cells"
+    );
+    for (a, b) in again.methods.iter().zip(&summary.methods) {
+        assert_eq!(a.clean_accuracy, b.clean_accuracy);
+        assert_eq!(a.columns.len(), b.columns.len());
+    }
+}
