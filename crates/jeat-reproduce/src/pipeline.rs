@@ -118,8 +118,10 @@ pub struct Summary {
     pub real_data: bool,
     /// The backend.
     pub backend: String,
-    /// One entry per method.
+    /// One entry per method that completed.
     pub methods: Vec<MethodResult>,
+    /// Methods that failed, and why (the others still run).
+    pub failures: Vec<(String, String)>,
     /// Wall-clock seconds of this invocation.
     pub seconds: f64,
 }
@@ -165,151 +167,161 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
     let seeds = std::cell::OnceCell::new();
     let inception = std::cell::OnceCell::new();
     let mut results: Vec<MethodResult> = Vec::new();
+    let mut failures: Vec<(String, String)> = Vec::new();
     for method in &profile.methods {
-        let pretrained = match method.as_str() {
-            "prejeat" => Some(
-                results
-                    .iter()
-                    .find(|r| r.method == "pgd-at")
-                    .map(|r| r.checkpoint.clone())
-                    .context(
-                        "prejeat starts from the pgd-at checkpoint: keep pgd-at before prejeat",
-                    )?,
-            ),
-            _ => None,
-        };
-        let config = preset(&format!("{}-{method}", profile.name), pretrained)?;
-        let (checkpoint, training_seconds) = train_method(
-            &config,
-            &out.join("runs").join(method),
-            &options.device,
-            say,
-        )?;
-        let (model, spec, _) = load_model(&checkpoint, None, &options.device)?;
-        let model = model.valid();
-        let model_hash = file_hash(&checkpoint)?;
-        let cells = out.join("cells").join(method);
-
-        // Attack columns.
-        let mut columns = Vec::new();
-        for (name, suite) in &profile.columns {
-            let points = if suite == "aa-standard" {
-                profile.autoattack_points
-            } else {
-                profile.attack_points
-            };
-            let set = test.take(points);
-            let key = serde_json::json!({"model": model_hash, "suite": suite, "eps": profile.eps, "points": set.len(), "data": test.name()});
-            let file = cells.join(format!("attack-{}.json", suite));
-            let (report, seconds) = cached(&file, &key, || {
-                say(format!("{method}: {name} on {} points", set.len()));
-                let evaluation = Evaluation {
-                    suite: Suite::parse(suite)?,
-                    threat: threat.clone(),
-                    batch_size: profile.batch_size,
-                    seed: 0,
-                    identity: format!(
-                        "{method} {} on {}[:{}]",
-                        &model_hash[..16],
-                        test.name(),
-                        set.len()
-                    ),
-                    state_path: Some(cells.join(format!("attack-{suite}.state.json"))),
-                };
-                std::fs::create_dir_all(&cells)?;
-                Ok(evaluate(
-                    &evaluation,
-                    &model,
-                    &SetSource {
-                        set: &set,
-                        device: options.device.clone(),
-                    },
-                    &mut |_| {},
-                )?)
-            })?;
-            say(format!(
-                "{method}: {name} {:.2} % (clean {:.2} %)",
-                report.robust_accuracy, report.clean_accuracy
-            ));
-            columns.push(Column {
-                name: name.clone(),
-                report,
-                seconds,
-            });
-        }
-        let clean_accuracy = columns.first().map_or(0.0, |c| c.report.clean_accuracy);
-
-        // Generation.
-        let generator = Method::parse(Profile::generator(method))?;
-        let samples_dir = cells.join("samples");
-        let buffer_path = out
-            .join("runs")
-            .join(method)
-            .join("checkpoints/last/buffer.safetensors");
-        let key = serde_json::json!({"model": model_hash, "generator": generator, "per_class": profile.samples_per_class, "seed": 0});
-        let (samples, _) = cached(&cells.join("samples.json"), &key, || {
-            say(format!("{method}: generating with {}", generator.name()));
-            let seeds = match generator.conditional() {
-                true => Some(
-                    seeds
-                        .get_or_init(|| ClassGaussians::fit(&training_set, 1e-4))
-                        .as_ref()
-                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+        let outcome = (|| -> Result<MethodResult> {
+            let pretrained = match method.as_str() {
+                "prejeat" => Some(
+                    results
+                        .iter()
+                        .find(|r| r.method == "pgd-at")
+                        .map(|r| r.checkpoint.clone())
+                        .context(
+                            "prejeat starts from the pgd-at checkpoint: keep pgd-at before prejeat",
+                        )?,
                 ),
-                false => None,
+                _ => None,
             };
-            let buffer = match buffer_path.is_file() {
-                true => Some(ReplayBuffer::load(&buffer_path)?),
-                false => None,
-            };
-            generate_samples(
-                &model,
-                &spec,
-                &generator,
-                profile,
-                seeds,
-                buffer.as_ref(),
-                &samples_dir,
+            let config = preset(&format!("{}-{method}", profile.name), pretrained)?;
+            let (checkpoint, training_seconds) = train_method(
+                &config,
+                &out.join("runs").join(method),
                 &options.device,
-            )
-        })?;
-        let grids = out.join("grids");
-        std::fs::create_dir_all(&grids)?;
-        let _ = std::fs::copy(
-            samples_dir.join("grid.png"),
-            grids.join(format!("{method}.png")),
-        );
+                say,
+            )?;
+            let (model, spec, _) = load_model(&checkpoint, None, &options.device)?;
+            let model = model.valid();
+            let model_hash = file_hash(&checkpoint)?;
+            let cells = out.join("cells").join(method);
 
-        // Scores.
-        let scores = score(options, &inception, &cells, &samples_dir, &key, &test, say)?;
+            // Attack columns.
+            let mut columns = Vec::new();
+            for (name, suite) in &profile.columns {
+                let points = if suite == "aa-standard" {
+                    profile.autoattack_points
+                } else {
+                    profile.attack_points
+                };
+                let set = test.take(points);
+                let key = serde_json::json!({"model": model_hash, "suite": suite, "eps": profile.eps, "points": set.len(), "data": test.name()});
+                let file = cells.join(format!("attack-{}.json", suite));
+                let (report, seconds) = cached(&file, &key, || {
+                    say(format!("{method}: {name} on {} points", set.len()));
+                    let evaluation = Evaluation {
+                        suite: Suite::parse(suite)?,
+                        threat: threat.clone(),
+                        batch_size: profile.batch_size,
+                        seed: 0,
+                        identity: format!(
+                            "{method} {} on {}[:{}]",
+                            &model_hash[..16],
+                            test.name(),
+                            set.len()
+                        ),
+                        state_path: Some(cells.join(format!("attack-{suite}.state.json"))),
+                    };
+                    std::fs::create_dir_all(&cells)?;
+                    Ok(evaluate(
+                        &evaluation,
+                        &model,
+                        &SetSource {
+                            set: &set,
+                            device: options.device.clone(),
+                        },
+                        &mut |_| {},
+                    )?)
+                })?;
+                say(format!(
+                    "{method}: {name} {:.2} % (clean {:.2} %)",
+                    report.robust_accuracy, report.clean_accuracy
+                ));
+                columns.push(Column {
+                    name: name.clone(),
+                    report,
+                    seconds,
+                });
+            }
+            let clean_accuracy = columns.first().map_or(0.0, |c| c.report.clean_accuracy);
 
-        // Energy analysis.
-        let key = serde_json::json!({"model": model_hash, "points": profile.analysis_points, "eps": profile.eps, "landscape": profile.landscape, "samples": samples.count});
-        let (analysis, _) = cached(&cells.join("analysis.json"), &key, || {
-            say(format!("{method}: energy analysis"));
-            analyse(
-                &model,
-                &spec,
-                &test,
-                &threat,
-                profile,
-                &samples_dir,
-                &cells,
-                method,
-                &options.device,
-            )
-        })?;
-        results.push(MethodResult {
-            method: method.clone(),
-            checkpoint,
-            model: spec,
-            training_seconds,
-            clean_accuracy,
-            columns,
-            samples,
-            scores,
-            analysis,
-        });
+            // Generation.
+            let generator = Method::parse(Profile::generator(method))?;
+            let samples_dir = cells.join("samples");
+            let buffer_path = out
+                .join("runs")
+                .join(method)
+                .join("checkpoints/last/buffer.safetensors");
+            let key = serde_json::json!({"model": model_hash, "generator": generator, "per_class": profile.samples_per_class, "seed": 0});
+            let (samples, _) = cached(&cells.join("samples.json"), &key, || {
+                say(format!("{method}: generating with {}", generator.name()));
+                let seeds = match generator.conditional() {
+                    true => Some(
+                        seeds
+                            .get_or_init(|| ClassGaussians::fit(&training_set, 1e-4))
+                            .as_ref()
+                            .map_err(|e| anyhow::anyhow!("{e}"))?,
+                    ),
+                    false => None,
+                };
+                let buffer = match buffer_path.is_file() {
+                    true => Some(ReplayBuffer::load(&buffer_path)?),
+                    false => None,
+                };
+                generate_samples(
+                    &model,
+                    &spec,
+                    &generator,
+                    profile,
+                    seeds,
+                    buffer.as_ref(),
+                    &samples_dir,
+                    &options.device,
+                )
+            })?;
+            let grids = out.join("grids");
+            std::fs::create_dir_all(&grids)?;
+            let _ = std::fs::copy(
+                samples_dir.join("grid.png"),
+                grids.join(format!("{method}.png")),
+            );
+
+            // Scores.
+            let scores = score(options, &inception, &cells, &samples_dir, &key, &test, say)?;
+
+            // Energy analysis.
+            let key = serde_json::json!({"model": model_hash, "points": profile.analysis_points, "eps": profile.eps, "landscape": profile.landscape, "samples": samples.count});
+            let (analysis, _) = cached(&cells.join("analysis.json"), &key, || {
+                say(format!("{method}: energy analysis"));
+                analyse(
+                    &model,
+                    &spec,
+                    &test,
+                    &threat,
+                    profile,
+                    &samples_dir,
+                    &cells,
+                    method,
+                    &options.device,
+                )
+            })?;
+            Ok(MethodResult {
+                method: method.clone(),
+                checkpoint,
+                model: spec,
+                training_seconds,
+                clean_accuracy,
+                columns,
+                samples,
+                scores,
+                analysis,
+            })
+        })();
+        match outcome {
+            Ok(result) => results.push(result),
+            Err(error) => {
+                say(format!("{method}: FAILED: {error:#}"));
+                failures.push((method.clone(), format!("{error:#}")));
+            }
+        }
     }
     let panels: Vec<(String, Landscape)> = results
         .iter()
@@ -329,6 +341,7 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
         real_data,
         backend: options.backend.clone(),
         methods: results,
+        failures,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -216,6 +216,9 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
             r.training_seconds,
         )?;
     }
+    for (method, error) in &summary.failures {
+        writeln!(md, "| {method} | failed: {} |", error.replace('|', "/"))?;
+    }
     writeln!(md, "\nProtocol ids:")?;
     if let Some(r) = summary.methods.first() {
         for c in &r.columns {
