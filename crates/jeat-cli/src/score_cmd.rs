@@ -76,7 +76,7 @@ pub enum ScoreCommand {
 
 #[derive(Debug, Args)]
 pub struct Common {
-    /// The images: a folder (e.g. a `jeat generate` output's images/) or NAME:SPLIT[:N].
+    /// The images: a folder (e.g. a `jeat generate` output's images/) or NAME:SPLIT[:N|:A-B].
     #[arg(long)]
     images: String,
     /// Inception weights (default: $JEAT_INCEPTION, else <data dir>/inception/).
@@ -113,7 +113,8 @@ enum Images {
     Dataset {
         name: DatasetName,
         split: Split,
-        n: Option<usize>,
+        /// Images `start..end` (the first N: `0..N`).
+        range: Option<(usize, usize)>,
     },
 }
 
@@ -128,22 +129,44 @@ impl Images {
             .next()
             .unwrap_or_default()
             .parse()
-            .with_context(|| format!("'{text}' is neither a folder nor NAME:SPLIT[:N]"))?;
+            .with_context(|| format!("'{text}' is neither a folder nor NAME:SPLIT[:N|:A-B]"))?;
         let split: Split = parts.next().unwrap_or("test").parse()?;
-        let n = parts
-            .next()
-            .map(|n| n.parse::<usize>())
-            .transpose()
-            .with_context(|| format!("bad image count in '{text}'"))?;
-        Ok(Self::Dataset { name, split, n })
+        let range = match parts.next() {
+            None => None,
+            Some(part) => {
+                let bad = || {
+                    anyhow::anyhow!(
+                        "bad image range '{part}' in '{text}': write N (the first N) or A-B (images A..B)"
+                    )
+                };
+                let (start, end) = part.split_once('-').unwrap_or(("0", part));
+                Some((
+                    start.parse().map_err(|_| bad())?,
+                    end.parse().map_err(|_| bad())?,
+                ))
+            }
+        };
+        Ok(Self::Dataset { name, split, range })
     }
 
     fn load(&self, root: &Path) -> Result<ImageSet> {
         Ok(match self {
             Self::Folder(dir) => read_image_folder(dir)?,
-            Self::Dataset { name, split, n } => {
+            Self::Dataset { name, split, range } => {
                 let set = name.load(root, *split)?;
-                n.map_or(set.clone(), |n| set.take(n))
+                match range {
+                    None => set,
+                    Some((start, end)) => {
+                        let indices: Vec<usize> = (*start..(*end).min(set.len())).collect();
+                        if indices.is_empty() {
+                            bail!(
+                                "the range {start}-{end} of {name}/{} is empty",
+                                split.as_str()
+                            );
+                        }
+                        set.select(format!("{}[{start}..{end}]", set.name()), &indices)?
+                    }
+                }
             }
         })
     }
@@ -152,8 +175,8 @@ impl Images {
     fn cache(&self, root: &Path) -> Option<PathBuf> {
         match self {
             Self::Folder(_) => None,
-            Self::Dataset { name, split, n } => {
-                let n = n.map_or("all".to_string(), |n| n.to_string());
+            Self::Dataset { name, split, range } => {
+                let n = range.map_or("all".to_string(), |(a, b)| format!("{a}-{b}"));
                 Some(
                     root.join("fid-stats")
                         .join(format!("{name}-{}-{n}.npz", split.as_str())),

@@ -6,10 +6,12 @@
 //! it column by column, generate, score and analyse its energies ([`pipeline`]), and write the
 //! report ([`report`]). Every cell is cached with the key that produced it ([`cache`]).
 
+pub mod analysis;
 pub mod cache;
 pub mod pipeline;
 pub mod profile;
 pub mod report;
+pub mod scores;
 
 pub use pipeline::{Options, Summary, run};
 pub use profile::Profile;

@@ -4,17 +4,13 @@
 
 use crate::cache::{cached, file_hash};
 use crate::profile::Profile;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burn::prelude::*;
-use jeat_analysis::{Directions, Energies, Flatness, Landscape, energies, flatness, landscape};
+use jeat_analysis::{Flatness, Landscape};
 use jeat_attacks::runner::{Evaluation, PointSource, Report, evaluate};
 use jeat_attacks::suite::Suite;
-use jeat_attacks::{Attack, Norm, ThreatModel, pgd::Pgd};
-use jeat_data::png_folder::read_image_folder;
+use jeat_attacks::{Norm, ThreatModel};
 use jeat_data::{Augmentation, ImageSet, Split, batch_at};
-use jeat_metrics::extract::features_of;
-use jeat_metrics::score::softmax_rows;
-use jeat_metrics::{Accumulator, frechet_distance, inception_score, kernel_inception_distance};
 use jeat_models::checkpoint::load_model;
 use jeat_models::{Model, ModelSpec};
 use jeat_sampling::generate::{Sources, generate};
@@ -139,12 +135,6 @@ impl PointSource for SetSource<'_> {
         let batch = batch_at(self.set, indices, Augmentation::NONE, 0, 0, &self.device);
         (batch.images, batch.labels)
     }
-}
-
-fn all(set: &ImageSet, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
-    let indices: Vec<usize> = (0..set.len()).collect();
-    let batch = batch_at(set, &indices, Augmentation::NONE, 0, 0, device);
-    (batch.images, batch.labels)
 }
 
 /// Runs the profile; `say` receives one line per step.
@@ -285,13 +275,14 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
             );
 
             // Scores.
-            let scores = score(options, &inception, &cells, &samples_dir, &key, &test, say)?;
+            let scores =
+                crate::scores::score(options, &inception, &cells, &samples_dir, &key, &test, say)?;
 
             // Energy analysis.
             let key = serde_json::json!({"model": model_hash, "points": profile.analysis_points, "eps": profile.eps, "landscape": profile.landscape, "samples": samples.count});
             let (analysis, _) = cached(&cells.join("analysis.json"), &key, || {
                 say(format!("{method}: energy analysis"));
-                analyse(
+                crate::analysis::analyse(
                     &model,
                     &spec,
                     &test,
@@ -468,202 +459,5 @@ fn generate_samples(
         classified_as_target: generator
             .conditional()
             .then(|| on_target as f64 / written.max(1) as f64),
-    })
-}
-
-/// FID, KID and IS of the samples in `samples_dir` against the profile's reference images.
-fn score(
-    options: &Options,
-    loaded: &std::cell::OnceCell<jeat_metrics::weights::LoadedInception>,
-    cells: &Path,
-    samples_dir: &Path,
-    samples_key: &serde_json::Value,
-    test: &ImageSet,
-    say: &mut dyn FnMut(String),
-) -> Result<Scores> {
-    let profile = &options.profile;
-    let data_root = jeat_data::default_data_root();
-    let Some(weights) = options
-        .inception
-        .clone()
-        .or_else(|| jeat_metrics::weights::locate(&data_root))
-    else {
-        return Ok(Scores {
-            notes: vec![jeat_metrics::weights::FETCH_HINT.to_string()],
-            ..Scores::default()
-        });
-    };
-    let key = serde_json::json!({"samples": samples_key, "weights": file_hash(&weights)?, "reference": profile.score_reference});
-    let (scores, _) = cached(&cells.join("scores.json"), &key, || {
-        if loaded.get().is_none() {
-            let _ = loaded.set(jeat_metrics::weights::load(&weights, &options.device)?);
-        }
-        let inception = loaded.get().expect("set above");
-        let reference = match &profile.score_reference {
-            (split, n) if split == "test" => test.take(n.unwrap_or(test.len())),
-            (_, n) => {
-                let config = preset(&format!("{}-standard", profile.name), None)?;
-                let train = config.data.load(Split::Train)?;
-                train.take(n.unwrap_or(train.len()))
-            }
-        };
-        say(format!(
-            "scoring {} samples against {} reference images",
-            samples_dir.display(),
-            reference.len()
-        ));
-        let reference_features = reference_features(inception, &reference, options, &key)?;
-        let generated = read_image_folder(&samples_dir.join("images"))?;
-        let features = features_of(
-            &inception.model,
-            &generated,
-            50,
-            inception.has_logits,
-            &options.device,
-            &mut |_| {},
-        );
-        let stats = |pool3: &[f32]| -> Result<jeat_metrics::Statistics> {
-            let mut a = Accumulator::new(2048);
-            a.add(pool3);
-            Ok(a.finish()?)
-        };
-        let singular = if features.rows <= 2048 || reference.len() <= 2048 {
-            " (fewer images than features: singular covariances, biased upwards)"
-        } else {
-            ""
-        };
-        let fid = frechet_distance(&stats(&features.pool3)?, &stats(&reference_features)?)?;
-        let kid =
-            kernel_inception_distance(&features.pool3, &reference_features, 2048, 50, 1000, 0)?;
-        let mut scores = Scores {
-            fid: Some((
-                fid,
-                format!(
-                    "fid-tf2015:{}-vs-{}{singular}",
-                    features.rows,
-                    reference.name()
-                ),
-            )),
-            kid: Some((
-                kid.mean,
-                kid.std,
-                format!("kid-tf2015:{}-vs-{}", features.rows, reference.len()),
-            )),
-            is: None,
-            notes: Vec::new(),
-        };
-        if inception.has_logits {
-            let is = inception_score(&softmax_rows(&features.logits, 1008), 1008, 10)?;
-            scores.is = Some((
-                is.mean,
-                is.std,
-                format!("is-tf2015:{}x10splits", features.rows),
-            ));
-        } else {
-            scores.notes.push(format!("IS needs the 1008-way layer of pytorch-fid's weights; {} has none (cargo xtask fetch-inception)", weights.display()));
-        }
-        Ok(scores)
-    })?;
-    Ok(scores)
-}
-
-/// Pool3 features of the reference images, cached in the output directory.
-fn reference_features(
-    inception: &jeat_metrics::weights::LoadedInception,
-    reference: &ImageSet,
-    options: &Options,
-    key: &serde_json::Value,
-) -> Result<Vec<f32>> {
-    let path = options.out.join("cells").join("reference-pool3.f32");
-    let key_path = path.with_extension("key.json");
-    let key = serde_json::json!({"weights": key["weights"], "reference": reference.name(), "n": reference.len()});
-    if std::fs::read_to_string(&key_path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        == Some(key.clone())
-        && let Ok(bytes) = std::fs::read(&path)
-        && bytes.len() == reference.len() * 2048 * 4
-    {
-        return Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect());
-    }
-    let features = features_of(
-        &inception.model,
-        reference,
-        50,
-        false,
-        &options.device,
-        &mut |_| {},
-    );
-    std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-    std::fs::write(
-        &path,
-        features
-            .pool3
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect::<Vec<u8>>(),
-    )?;
-    std::fs::write(&key_path, key.to_string())?;
-    Ok(features.pool3)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn analyse(
-    model: &Model,
-    spec: &ModelSpec,
-    test: &ImageSet,
-    threat: &ThreatModel,
-    profile: &Profile,
-    samples_dir: &Path,
-    cells: &Path,
-    method: &str,
-    device: &Device,
-) -> Result<Analysis> {
-    let set = test.take(profile.analysis_points);
-    let (images, labels) = all(&set, device);
-    let adversarial = Pgd::madry(threat.clone(), 20)
-        .run(model, &images, &labels, 0)?
-        .adversarial;
-    let clean = energies(model, images.clone(), labels.clone());
-    let attacked = energies(model, adversarial.clone(), labels.clone());
-    let generated_set = read_image_folder(&samples_dir.join("images"))?;
-    if generated_set.shape() != set.shape() {
-        bail!(
-            "generated images are {} but the data is {}",
-            generated_set.shape(),
-            set.shape()
-        );
-    }
-    let mut generated = Energies::default();
-    let indices: Vec<usize> = (0..generated_set.len()).collect();
-    for chunk in indices.chunks(250) {
-        let batch = batch_at(&generated_set, chunk, Augmentation::NONE, 0, 0, device);
-        generated.add(model, batch.images, batch.labels);
-    }
-    let flat = flatness(model, &images, &labels, &adversarial, threat.eps, 8, 0);
-    let groups = vec![
-        ("clean".to_string(), clean),
-        ("PGD-20".to_string(), attacked),
-        ("generated".to_string(), generated),
-    ];
-    jeat_analysis::figures::energy_histograms(
-        &cells.join("energies.png"),
-        &format!("{method}: energies on {}", test.name()),
-        &groups,
-    )?;
-    let (grid, range) = profile.landscape;
-    let directions = Directions::new(spec.input_shape, 1.0, 0, device);
-    let first = batch_at(test, &[0], Augmentation::NONE, 0, 0, device).images;
-    let land = landscape(model, &first, test.label(0), &directions, grid, range, 256);
-    Ok(Analysis {
-        flatness: flat,
-        mean_energies: groups
-            .iter()
-            .map(|(n, e)| (n.clone(), e.mean_marginal(), e.mean_joint()))
-            .collect(),
-        landscape: land,
     })
 }
