@@ -118,9 +118,13 @@ pub fn run(args: TrainArgs, device: Device) -> Result<()> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let selection = match trainer.config().evaluation.select_by {
+        jeat_train::config::Selection::Robust => "PGD",
+        jeat_train::config::Selection::Clean => "clean",
+    };
     match (&outcome.best, &outcome.last) {
         (Some(best), Some(last)) => println!(
-            "finished: best {} (validation PGD {:.2} %), final {}",
+            "finished: best {} (validation {selection} accuracy {:.2} %), final {}",
             best.display(),
             outcome.state.best.map(|b| b.0).unwrap_or(0.0),
             last.display()

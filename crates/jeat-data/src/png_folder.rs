@@ -254,4 +254,28 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn any_image_folder_reads_in_name_order_and_names_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let shape = ImageShape::new(1, 2, 2);
+        encode_png(&dir.path().join("b.png"), shape, &[1, 2, 3, 4]).unwrap();
+        encode_png(&dir.path().join("a.png"), shape, &[5, 6, 7, 8]).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
+        let set = read_image_folder(dir.path()).unwrap();
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.image(0), &[5, 6, 7, 8]);
+        encode_png(&dir.path().join("c.png"), ImageShape::new(1, 3, 2), &[0; 6]).unwrap();
+        let err = read_image_folder(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("c.png") && err.contains("one image size"),
+            "{err}"
+        );
+        std::fs::remove_file(dir.path().join("c.png")).unwrap();
+        std::fs::write(dir.path().join("d.png"), b"truncated").unwrap();
+        let err = read_image_folder(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("d.png") && err.contains("unreadable"), "{err}");
+        let empty = tempfile::tempdir().unwrap();
+        assert!(read_image_folder(empty.path()).is_err());
+    }
 }

@@ -241,4 +241,37 @@ mod tests {
         );
         assert_eq!(pytorch_fid_name("net.layers.mixed_11.conv"), None);
     }
+
+    #[test]
+    fn a_weights_file_missing_tensors_lists_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("partial.safetensors");
+        let fc = vec![0u8; 1008 * 2048 * 4];
+        let bias = vec![0u8; 1008 * 4];
+        let views = vec![
+            (
+                "fc.weight",
+                safetensors::tensor::TensorView::new(
+                    safetensors::Dtype::F32,
+                    vec![1008, 2048],
+                    &fc,
+                )
+                .unwrap(),
+            ),
+            (
+                "fc.bias",
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1008], &bias)
+                    .unwrap(),
+            ),
+        ];
+        std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+        let err = load(&path, &Device::flex()).unwrap_err().to_string();
+        assert!(
+            err.contains("partial.safetensors")
+                && err.contains("missing [")
+                && err.contains("Conv2d_1a_3x3"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
+    }
 }

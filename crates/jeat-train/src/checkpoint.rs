@@ -26,7 +26,7 @@ pub struct RunState {
     pub lr_scale: f64,
     /// Rollbacks so far.
     pub rollbacks: usize,
-    /// The best validation PGD accuracy (%) so far and its epoch.
+    /// The best validation accuracy (%, PGD or clean as configured) so far and its epoch.
     pub best: Option<(f64, usize)>,
     /// Whether the run completed.
     pub finished: bool,

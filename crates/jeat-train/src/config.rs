@@ -358,6 +358,22 @@ pub struct EvaluationConfig {
     /// Its eps (default: the objective's training eps, else 8/255).
     #[serde(default)]
     pub eps: Option<f64>,
+    /// What picks the best checkpoint: `robust` (validation PGD accuracy: robust accuracy falls
+    /// late in adversarial training) or `clean` (validation accuracy: for standard training,
+    /// whose PGD accuracy is near zero and says nothing).
+    #[serde(default)]
+    pub select_by: Selection,
+}
+
+/// The validation number that picks the best checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Selection {
+    /// PGD accuracy.
+    #[default]
+    Robust,
+    /// Clean accuracy.
+    Clean,
 }
 
 fn default_eval_points() -> usize {
@@ -373,6 +389,7 @@ impl Default for EvaluationConfig {
             points: default_eval_points(),
             pgd_steps: default_eval_steps(),
             eps: None,
+            select_by: Selection::Robust,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::config::{
     DataConfig, Decay, EvaluationConfig, GuardConfig, LoopConfig, ModelConfig, OptimizerConfig,
-    SamplerConfig, ScheduleConfig, SyntheticConfig, TrainConfig, objective_for,
+    SamplerConfig, ScheduleConfig, Selection, SyntheticConfig, TrainConfig, objective_for,
 };
 use crate::error::TrainError;
 use jeat_models::NormalizationSpec;
@@ -31,6 +31,12 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
         return Err(unknown());
     }
     let energy_based = matches!(method, "jem" | "jeat" | "prejeat");
+    // Standard training's PGD accuracy is near zero and says nothing: pick its (and JEM's) best
+    // checkpoint by clean accuracy, the adversarially trained ones' by PGD accuracy.
+    let select_by = match method {
+        "standard" | "jem" => Selection::Clean,
+        _ => Selection::Robust,
+    };
     let config = match profile {
         "paper" => {
             let eps = 8.0 / 255.0;
@@ -101,6 +107,7 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                     points: 1000,
                     pgd_steps: 10,
                     eps: Some(eps),
+                    select_by,
                 },
                 guard: GuardConfig::default(),
             }
@@ -113,7 +120,7 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                     normalization: NormalizationSpec::None,
                     dropout: 0.0,
                 },
-                data: named("fashion-mnist", Some(12_000), 1000),
+                data: named("fashion-mnist", Some(20_000), 1000),
                 objective: objective_for(method, eps, 7, pretrained)?,
                 sampler: SamplerConfig {
                     buffer_size: 2000,
@@ -123,12 +130,16 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                 },
                 optimizer: sgd(),
                 schedule: ScheduleConfig {
-                    lr: if method == "prejeat" { 0.005 } else { 0.05 },
+                    lr: match method {
+                        "prejeat" => 0.01,
+                        "jem" | "jeat" => 0.05,
+                        _ => 0.1,
+                    },
                     decay: Decay::Cosine,
                     warmup_epochs: if energy_based { 0.5 } else { 0.0 },
                 },
                 training: LoopConfig {
-                    epochs: if method == "prejeat" { 1 } else { 3 },
+                    epochs: if method == "prejeat" { 2 } else { 4 },
                     batch_size: 128,
                     seed: 0,
                     checkpoint_every: 100,
@@ -138,6 +149,7 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                     points: 500,
                     pgd_steps: 10,
                     eps: Some(eps),
+                    select_by,
                 },
                 guard: GuardConfig::default(),
             }
@@ -188,6 +200,7 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                     points: 64,
                     pgd_steps: 5,
                     eps: Some(eps),
+                    select_by,
                 },
                 guard: GuardConfig::default(),
             }

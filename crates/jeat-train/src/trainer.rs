@@ -5,7 +5,7 @@
 //! from the seed and the step's position, so a resumed run continues exactly.
 
 use crate::checkpoint::{self, RunState};
-use crate::config::TrainConfig;
+use crate::config::{Selection, TrainConfig};
 use crate::error::TrainError;
 use crate::evaluate::{Validation, validate};
 use crate::inner;
@@ -69,7 +69,8 @@ pub enum Event {
 pub struct Outcome {
     /// The run's state.
     pub state: RunState,
-    /// The best checkpoint (highest validation PGD accuracy), if an epoch ended.
+    /// The best checkpoint (highest validation PGD or clean accuracy, as configured), if an
+    /// epoch ended.
     pub best: Option<PathBuf>,
     /// The final weights, if the run finished.
     pub last: Option<PathBuf>,
@@ -391,12 +392,13 @@ impl Trainer {
                         .into_scalar::<f32>(),
                 )
             });
-            let best = self
-                .state
-                .best
-                .is_none_or(|(b, _)| validation.pgd_accuracy > b);
+            let score = match self.config.evaluation.select_by {
+                Selection::Robust => validation.pgd_accuracy,
+                Selection::Clean => validation.clean_accuracy,
+            };
+            let best = self.state.best.is_none_or(|(b, _)| score > b);
             if best {
-                self.state.best = Some((validation.pgd_accuracy, epoch));
+                self.state.best = Some((score, epoch));
                 save_model(&valid, &self.spec, &self.run.join("best.safetensors"))?;
                 let summary = serde_json::json!({ "epoch": epoch, "validation": validation });
                 std::fs::write(self.run.join("best.json"), summary.to_string())
