@@ -113,7 +113,7 @@ fn run(xtask: Xtask) -> Result<()> {
         Task::Test { no_backend_check } => {
             ensure_fashion_mnist(&root)?;
             ensure_inception_weights(&root)?;
-            cargo(&root, &["test", "--workspace"])?;
+            cargo(&root, &["test", "--workspace", "--no-fail-fast"])?;
             if !no_backend_check {
                 check_backends(&root)?;
             }
