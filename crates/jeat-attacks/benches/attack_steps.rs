@@ -24,9 +24,9 @@ fn attack_steps(c: &mut Criterion) {
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(30));
-    // Five iterations per sample: per-iteration time is the reported time / 5.
-    let pgd = Pgd::madry(threat.clone(), 5);
-    group.bench_function("pgd, 5 iterations", |b| {
+    // Three iterations per sample: per-iteration time is the reported time / 3.
+    let pgd = Pgd::madry(threat.clone(), 3);
+    group.bench_function("pgd, 3 iterations", |b| {
         b.iter(|| {
             black_box(
                 pgd.run(&model, &images, &labels, 0)
@@ -37,10 +37,10 @@ fn attack_steps(c: &mut Criterion) {
         })
     });
     let apgd = Apgd {
-        iterations: 5,
+        iterations: 3,
         ..Apgd::ce(threat)
     };
-    group.bench_function("apgd-ce, 5 iterations", |b| {
+    group.bench_function("apgd-ce, 3 iterations", |b| {
         b.iter(|| {
             black_box(
                 apgd.run(&model, &images, &labels, 0)

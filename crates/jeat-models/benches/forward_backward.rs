@@ -1,6 +1,9 @@
 //! Forward and forward+backward (gradients of the weights and of the input) of the WideResNets
 //! the project trains: WRN-16-4 at batch 128 and WRN-34-10 at batch 32, CIFAR-shaped inputs, on
 //! the default CPU backend. `JEAT_BENCH_QUICK=1` keeps only WRN-16-4.
+//!
+//! `JEAT_BENCH_BACKEND=ndarray` (with `--features ndarray`) runs the same on burn's deprecated
+//! ndarray backend instead of flex, for the backend table of docs/performance.md.
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -9,8 +12,21 @@ use jeat_models::ModelSpec;
 use std::hint::black_box;
 use std::time::Duration;
 
+/// The backend under test: flex unless `JEAT_BENCH_BACKEND` names another one compiled in.
+fn bench_device() -> (Device, &'static str) {
+    match std::env::var("JEAT_BENCH_BACKEND").as_deref() {
+        Err(_) | Ok("flex") => (Device::flex(), "flex"),
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)] // measured only to show why flex is the default
+        Ok("ndarray") => (Device::ndarray(), "ndarray"),
+        Ok(other) => panic!(
+            "JEAT_BENCH_BACKEND={other}: this bench knows flex and, with --features ndarray, ndarray"
+        ),
+    }
+}
+
 fn bench_model(c: &mut Criterion, arch: &str, batch: usize) {
-    let device = Device::flex();
+    let (device, backend) = bench_device();
     let model = ModelSpec::new(arch, 10, [3, 32, 32])
         .build(&device)
         .unwrap();
@@ -22,7 +38,7 @@ fn bench_model(c: &mut Criterion, arch: &str, batch: usize) {
         ),
         &device,
     );
-    let mut group = c.benchmark_group(format!("{arch}/batch{batch}"));
+    let mut group = c.benchmark_group(format!("{backend}/{arch}/batch{batch}"));
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));

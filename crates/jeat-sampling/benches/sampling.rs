@@ -22,11 +22,11 @@ fn sampling(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(30));
 
     let start = jeat_attacks::rng::uniform([128, 3, 32, 32], 0.0, 1.0, 0, &device);
-    let five_steps = SgldConfig::from_jem_units(5, 1.0, 0.01);
-    group.bench_function("sgld-marginal, batch 128, 5 steps", |b| {
+    let three_steps = SgldConfig::from_jem_units(3, 1.0, 0.01);
+    group.bench_function("sgld-marginal, batch 128, 3 steps", |b| {
         b.iter(|| {
             black_box(
-                five_steps
+                three_steps
                     .run(&model, start.clone(), Energy::Marginal, None, 0)
                     .unwrap()
                     .into_data(),
