@@ -11,9 +11,10 @@ use burn::prelude::*;
 use jeat_attacks::runner::{Evaluation, PointSource, Report, evaluate};
 use jeat_attacks::suite::Suite;
 use jeat_attacks::{Norm, ThreatModel};
-use jeat_data::{Augmentation, DatasetName, ImageSet, Split, batch_at};
+use jeat_data::{DatasetName, ImageSet, Split};
 use jeat_models::Model;
 use jeat_models::checkpoint::load_model;
+use jeat_reproduce::SetSource;
 use jeat_sampling::ClassGaussians;
 use jeat_sampling::generate::{Method, Sources, generate};
 use jeat_train::presets::preset;
@@ -68,19 +69,6 @@ fn train(config: TrainConfig, dir: &Path) -> (Model, f64) {
     (model.valid(), last_loss)
 }
 
-struct TestPoints<'a>(&'a ImageSet);
-
-impl PointSource for TestPoints<'_> {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>) {
-        let batch = batch_at(self.0, indices, Augmentation::NONE, 0, 0, &Device::flex());
-        (batch.images, batch.labels)
-    }
-}
-
 fn attack(model: &Model, suite: &str, points: &ImageSet) -> Report {
     let evaluation = Evaluation {
         suite: Suite::parse(suite).unwrap(),
@@ -90,7 +78,11 @@ fn attack(model: &Model, suite: &str, points: &ImageSet) -> Report {
         identity: format!("{suite} on {}", points.name()),
         state_path: None,
     };
-    let report = evaluate(&evaluation, model, &TestPoints(points), &mut |_| {}).unwrap();
+    let source = SetSource {
+        set: points,
+        device: Device::flex(),
+    };
+    let report = evaluate(&evaluation, model, &source, &mut |_| {}).unwrap();
     eprintln!("{}", report.to_text());
     assert!(report.max_perturbation <= 0.1 + 1e-6);
     report
@@ -145,7 +137,12 @@ fn brief_training_on_real_fashion_mnist_shows_the_expected_robustness_and_sample
     );
 
     // The energy landscape around test points is flatter after PGD training.
-    let (images, labels) = TestPoints(&points).load(&(0..100).collect::<Vec<_>>());
+    let all: Vec<usize> = (0..100).collect();
+    let (images, labels) = SetSource {
+        set: &points,
+        device: Device::flex(),
+    }
+    .load(&all);
     let flatness = |model: &Model| {
         // The adversarial gap is not checked here: the clean images stand in for it.
         jeat_analysis::flatness(model, &images, &labels, &images, 0.1, 4, 0).random_change
@@ -192,7 +189,12 @@ fn brief_training_on_real_fashion_mnist_shows_the_expected_robustness_and_sample
             .join("jeat/checkpoints/last/buffer.safetensors")
             .is_file()
     );
-    let (images, _) = TestPoints(&test).load(&(0..64).collect::<Vec<_>>());
+    let first: Vec<usize> = (0..64).collect();
+    let (images, _) = SetSource {
+        set: &test,
+        device: Device::flex(),
+    }
+    .load(&first);
     let energies = jeat_energy::marginal_energy(jeat.forward(images));
     assert!(energies.into_data().iter::<f32>().all(f32::is_finite));
 }

@@ -4,8 +4,7 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::*;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use jeat_attacks::runner::PointSource;
-use jeat_data::{Augmentation, DatasetName, ImageSet, Split, batch_at, default_data_root};
+use jeat_data::{DatasetName, ImageSet, Split, default_data_root};
 use jeat_models::checkpoint::load_model;
 use jeat_models::{Model, ModelSpec, NormalizationSpec};
 use std::path::{Path, PathBuf};
@@ -94,25 +93,6 @@ impl DataArgs {
     pub fn describe(&self) -> String {
         let n = self.n.map(|n| format!("[:{n}]")).unwrap_or_default();
         format!("{}/{}{n}", self.dataset, self.split.as_str())
-    }
-}
-
-/// An image set as the attack runner's point source.
-pub struct SetSource<'a> {
-    /// The images.
-    pub set: &'a ImageSet,
-    /// Where batches go.
-    pub device: Device,
-}
-
-impl PointSource for SetSource<'_> {
-    fn len(&self) -> usize {
-        self.set.len()
-    }
-
-    fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>) {
-        let batch = batch_at(self.set, indices, Augmentation::NONE, 0, 0, &self.device);
-        (batch.images, batch.labels)
     }
 }
 

@@ -1,12 +1,13 @@
 //! `jeat attack`: robust accuracy of a checkpoint under a suite of attacks.
 
-use crate::args::{DataArgs, ModelArgs, SetSource, progress, sha256};
+use crate::args::{DataArgs, ModelArgs, progress, sha256};
 use anyhow::{Context, Result};
 use burn::prelude::*;
 use clap::Args;
 use jeat_attacks::runner::{Evaluation, evaluate, point_results};
 use jeat_attacks::suite::{SUITE_NAMES, Suite};
 use jeat_attacks::{Norm, ThreatModel};
+use jeat_reproduce::SetSource;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]

@@ -13,5 +13,5 @@ pub mod profile;
 pub mod report;
 pub mod scores;
 
-pub use pipeline::{Options, Summary, run};
+pub use pipeline::{Options, SetSource, Summary, run};
 pub use profile::Profile;

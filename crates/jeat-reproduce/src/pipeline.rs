@@ -122,9 +122,12 @@ pub struct Summary {
     pub seconds: f64,
 }
 
-struct SetSource<'a> {
-    set: &'a ImageSet,
-    device: Device,
+/// An image set as the attack runner's point source (batches without augmentation).
+pub struct SetSource<'a> {
+    /// The images.
+    pub set: &'a ImageSet,
+    /// Where batches go.
+    pub device: Device,
 }
 
 impl PointSource for SetSource<'_> {
