@@ -43,11 +43,7 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
             let (arch, optimizer, schedule, epochs) = match method {
                 "jem" => (
                     "wrn-28-10-nobn",
-                    OptimizerConfig::Adam {
-                        beta1: 0.9,
-                        beta2: 0.999,
-                        weight_decay: 0.0,
-                    },
+                    adam(),
                     ScheduleConfig {
                         lr: 1e-4,
                         decay: Decay::Piecewise {
@@ -128,11 +124,16 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                     sgld: SgldConfig::from_jem_units(10, 1.0, 0.01),
                     ..SamplerConfig::default()
                 },
-                optimizer: sgd(),
+                // JEM and JEAT trained from scratch with SGD at 0.05 collapse on this CNN (every
+                // ReLU dies, 10 % accuracy); Adam at 1e-3 learns (67.6 % after one epoch).
+                optimizer: match method {
+                    "jem" | "jeat" => adam(),
+                    _ => sgd(),
+                },
                 schedule: ScheduleConfig {
                     lr: match method {
                         "prejeat" => 0.01,
-                        "jem" | "jeat" => 0.05,
+                        "jem" | "jeat" => 1e-3,
                         _ => 0.1,
                     },
                     decay: Decay::Cosine,
@@ -209,6 +210,14 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
     };
     config.validate()?;
     Ok(config)
+}
+
+fn adam() -> OptimizerConfig {
+    OptimizerConfig::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        weight_decay: 0.0,
+    }
 }
 
 fn sgd() -> OptimizerConfig {
