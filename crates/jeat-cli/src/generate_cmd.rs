@@ -2,13 +2,12 @@
 //! SGLD), written as PNG files plus a grid with one row per class.
 
 use crate::args::{ModelArgs, progress};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::prelude::*;
 use clap::Args;
-use jeat_attacks::util::predictions;
 use jeat_data::{DatasetName, Split, default_data_root};
-use jeat_sampling::generate::{METHOD_NAMES, Sources, generate};
-use jeat_sampling::grid::{write_grid, write_images};
+use jeat_sampling::generate::{METHOD_NAMES, Sources};
+use jeat_sampling::generate_to_folder;
 use jeat_sampling::{ClassGaussians, Method, ReplayBuffer};
 use std::path::PathBuf;
 
@@ -99,13 +98,8 @@ pub fn run(args: GenerateArgs, device: Device) -> Result<()> {
     } else {
         args.n
     };
-    let images_dir = args.out.join("images");
-    std::fs::create_dir_all(&images_dir)
-        .with_context(|| format!("creating {}", images_dir.display()))?;
     let bar = progress(total as u64, method.name());
-    let (mut written, mut on_target, mut kept) = (0usize, 0usize, Vec::new());
-    let mut kept_labels = Vec::new();
-    generate(
+    let written = generate_to_folder(
         &model,
         &method,
         args.n,
@@ -117,44 +111,17 @@ pub fn run(args: GenerateArgs, device: Device) -> Result<()> {
         args.batch_size,
         args.seed,
         &device,
-        &mut |batch| {
-            let predicted = predictions(model.forward(batch.images.clone()));
-            on_target += predicted
-                .iter()
-                .zip(&batch.labels)
-                .filter(|(p, y)| p == y)
-                .count();
-            write_images(
-                &images_dir,
-                method.name(),
-                written,
-                batch.images.clone(),
-                &batch.labels,
-            )?;
-            written += batch.labels.len();
-            if kept.len() < 20 {
-                kept.push(batch.images);
-                kept_labels.extend(batch.labels);
-            }
-            bar.set_position(written as u64);
-            Ok(())
-        },
+        &args.out,
+        &mut |written| bar.set_position(written as u64),
     )?;
     bar.finish_and_clear();
-    let grid = args.out.join("grid.png");
-    write_grid(
-        &grid,
-        Tensor::cat(kept, 0),
-        &kept_labels,
-        spec.num_classes,
-        10,
-    )?;
+    let (images_dir, grid) = (args.out.join("images"), args.out.join("grid.png"));
     let summary = serde_json::json!({
         "method": method,
         "checkpoint": args.model.checkpoint,
         "model": spec,
-        "images": written,
-        "classified_as_target": if method.conditional() { Some(on_target as f64 / written.max(1) as f64) } else { None },
+        "images": written.written,
+        "classified_as_target": method.conditional().then(|| written.on_target_fraction()),
         "seed": args.seed,
         "seeds_fitted_on": args.dataset.map(|d| format!("{d}/train")),
     });
@@ -163,14 +130,15 @@ pub fn run(args: GenerateArgs, device: Device) -> Result<()> {
         serde_json::to_string_pretty(&summary)?,
     )?;
     println!(
-        "{written} images in {}, grid {}",
+        "{} images in {}, grid {}",
+        written.written,
         images_dir.display(),
         grid.display()
     );
     if method.conditional() {
         println!(
             "classified as their target class: {:.1} %",
-            100.0 * on_target as f64 / written.max(1) as f64
+            100.0 * written.on_target_fraction()
         );
     }
     Ok(())

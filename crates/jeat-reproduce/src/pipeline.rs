@@ -13,8 +13,8 @@ use jeat_attacks::{Norm, ThreatModel};
 use jeat_data::{Augmentation, ImageSet, Split, batch_at};
 use jeat_models::checkpoint::load_model;
 use jeat_models::{Model, ModelSpec};
-use jeat_sampling::generate::{Sources, generate};
-use jeat_sampling::grid::{write_grid, write_images};
+use jeat_sampling::generate::Sources;
+use jeat_sampling::generate_to_folder;
 use jeat_sampling::{ClassGaussians, Method, ReplayBuffer};
 use jeat_train::presets::preset;
 use jeat_train::{Event, TrainConfig, Trainer};
@@ -416,9 +416,7 @@ fn generate_samples(
     } else {
         profile.samples_per_class * spec.num_classes
     };
-    let (mut written, mut on_target) = (0usize, 0usize);
-    let (mut kept, mut kept_labels) = (Vec::new(), Vec::new());
-    generate(
+    let summary = generate_to_folder(
         model,
         generator,
         count,
@@ -427,40 +425,14 @@ fn generate_samples(
         profile.batch_size.min(100),
         0,
         device,
-        &mut |batch| {
-            let predicted = jeat_attacks::util::predictions(model.forward(batch.images.clone()));
-            on_target += predicted
-                .iter()
-                .zip(&batch.labels)
-                .filter(|(p, y)| p == y)
-                .count();
-            write_images(
-                &images,
-                generator.name(),
-                written,
-                batch.images.clone(),
-                &batch.labels,
-            )?;
-            written += batch.labels.len();
-            if kept.len() < 30 {
-                kept.push(batch.images);
-                kept_labels.extend(batch.labels);
-            }
-            Ok(())
-        },
-    )?;
-    write_grid(
-        &dir.join("grid.png"),
-        Tensor::cat(kept, 0),
-        &kept_labels,
-        spec.num_classes,
-        10,
+        dir,
+        &mut |_| {},
     )?;
     Ok(Samples {
         generator: generator.clone(),
-        count: written,
+        count: summary.written,
         classified_as_target: generator
             .conditional()
-            .then(|| on_target as f64 / written.max(1) as f64),
+            .then(|| summary.on_target_fraction()),
     })
 }

@@ -14,6 +14,7 @@
 
 pub mod buffer;
 pub mod error;
+pub mod folder;
 pub mod gaussian;
 pub mod generate;
 pub mod grid;
@@ -21,6 +22,7 @@ pub mod sgld;
 
 pub use buffer::{BufferInit, ReplayBuffer};
 pub use error::SamplingError;
+pub use folder::{FolderSummary, generate_to_folder};
 pub use gaussian::ClassGaussians;
 pub use generate::{Generated, Method};
 pub use sgld::{Energy, SgldConfig};
