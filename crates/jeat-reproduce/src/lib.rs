@@ -7,6 +7,7 @@
 //! report ([`report`]). Every cell is cached with the key that produced it ([`cache`]).
 
 pub mod analysis;
+pub mod attack_cell;
 pub mod cache;
 pub mod pipeline;
 pub mod profile;

@@ -2,12 +2,13 @@
 //! generate, score, analyse; every cell cached under the output directory with the key that
 //! produced it, so an interrupted run resumes and a rerun redoes only what changed.
 
+use crate::attack_cell::evaluate_cell;
 use crate::cache::{cached, file_hash};
 use crate::profile::Profile;
 use anyhow::{Context, Result};
 use burn::prelude::*;
 use jeat_analysis::{Flatness, Landscape};
-use jeat_attacks::runner::{Evaluation, PointSource, Report, evaluate};
+use jeat_attacks::runner::{Evaluation, PointSource, Report};
 use jeat_attacks::suite::Suite;
 use jeat_attacks::{Norm, ThreatModel};
 use jeat_data::{Augmentation, ImageSet, Split, batch_at};
@@ -214,15 +215,15 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
                         state_path: Some(cells.join(format!("attack-{suite}.state.json"))),
                     };
                     std::fs::create_dir_all(&cells)?;
-                    Ok(evaluate(
+                    evaluate_cell(
                         &evaluation,
                         &model,
                         &SetSource {
                             set: &set,
                             device: options.device.clone(),
                         },
-                        &mut |_| {},
-                    )?)
+                        say,
+                    )
                 })?;
                 say(format!(
                     "{method}: {name} {:.2} % (clean {:.2} %)",
