@@ -3,6 +3,7 @@
 //! model) and whether the paper's qualitative claims hold on this run.
 
 use crate::pipeline::{MethodResult, Summary};
+use crate::profile::AUTOATTACK;
 use anyhow::{Context, Result};
 use std::fmt::Write;
 use std::path::Path;
@@ -104,7 +105,7 @@ pub fn claims(summary: &Summary) -> Vec<(String, bool, String)> {
     let get = |m: &str| summary.methods.iter().find(|r| r.method == m);
     let mut out = Vec::new();
     if let (Some(standard), Some(robust)) = (get("standard"), get("pgd-at")) {
-        let (s, r) = (column(standard, "AutoAttack"), column(robust, "AutoAttack"));
+        let (s, r) = (column(standard, AUTOATTACK), column(robust, AUTOATTACK));
         out.push((
             "adversarial training (pgd-at) is far more robust than standard training under AutoAttack".into(),
             matches!((s, r), (Some(s), Some(r)) if r > s + 10.0),
@@ -143,7 +144,7 @@ pub fn claims(summary: &Summary) -> Vec<(String, bool, String)> {
                 format!("FID: jeat {fj:.1}, pgd-at {fr:.1}"),
             ));
         }
-        let (aj, ar) = (column(jeat, "AutoAttack"), column(robust, "AutoAttack"));
+        let (aj, ar) = (column(jeat, AUTOATTACK), column(robust, AUTOATTACK));
         out.push((
             "JEAT keeps a robustness comparable to PGD-AT (AutoAttack within 10 points)".into(),
             matches!((aj, ar), (Some(j), Some(r)) if j + 10.0 >= r),
@@ -324,7 +325,7 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
                 "dataset": summary.data,
                 "threat_model": format!("Linf {}", p.eps),
                 "clean_acc": r.clean_accuracy,
-                "autoattack_acc": column(r, "AutoAttack"),
+                "autoattack_acc": column(r, AUTOATTACK),
                 "is": r.scores.is.as_ref().map(|x| x.0),
                 "fid": r.scores.fid.as_ref().map(|x| x.0),
                 "kid": r.scores.kid.as_ref().map(|x| x.0),
