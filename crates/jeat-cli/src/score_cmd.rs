@@ -10,12 +10,9 @@ use jeat_data::download::download_verified;
 use jeat_data::png_folder::read_image_folder;
 use jeat_data::{DatasetName, ImageSet, Split, default_data_root};
 use jeat_metrics::extract::{Features, features_of};
-use jeat_metrics::score::softmax_rows;
+use jeat_metrics::scoring::{self, FeatureCache, Protocol, Scored};
 use jeat_metrics::weights::{self, FETCH_HINT, LoadedInception};
-use jeat_metrics::{
-    Accumulator, Statistics, frechet_distance, inception_score, kernel_inception_distance,
-    stats_file,
-};
+use jeat_metrics::{IsSplits, KidSubsets, stats_file};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -35,10 +32,18 @@ pub enum ScoreCommand {
         #[arg(long)]
         save_stats: Option<PathBuf>,
     },
-    /// Inception Score (10 ordered splits); needs pytorch-fid's weights (the 1008-way layer).
+    /// Inception Score (torch-fidelity's protocol: the rows shuffled with numpy seed 2020, then
+    /// split); needs pytorch-fid's weights (the 1008-way layer).
     Is {
         #[command(flatten)]
         common: Common,
+        /// Number of splits.
+        #[arg(long, default_value_t = 10)]
+        splits: usize,
+        /// Keep the images' order (the original TensorFlow code; wrong for class-major folders
+        /// such as `jeat generate` writes).
+        #[arg(long)]
+        ordered: bool,
     },
     /// Kernel Inception Distance (unbiased; reliable on small sample counts).
     Kid {
@@ -171,16 +176,13 @@ impl Images {
         })
     }
 
-    /// The cache file of a dataset's statistics.
-    fn cache(&self, root: &Path) -> Option<PathBuf> {
+    /// The cache name of a dataset's features (`None` for folders, which are not cached).
+    fn cache_name(&self) -> Option<String> {
         match self {
             Self::Folder(_) => None,
             Self::Dataset { name, split, range } => {
                 let n = range.map_or("all".to_string(), |(a, b)| format!("{a}-{b}"));
-                Some(
-                    root.join("fid-stats")
-                        .join(format!("{name}-{}-{n}.npz", split.as_str())),
-                )
+                Some(format!("{name}-{}-{n}", split.as_str()))
             }
         }
     }
@@ -206,19 +208,52 @@ fn features(
     features
 }
 
-fn statistics(features: &Features, allow_singular: bool, what: &str) -> Result<Statistics> {
-    if features.rows <= 2048 && !allow_singular {
-        bail!(
-            "{what}: {} images give a singular 2048×2048 covariance (FID is usually computed on 10,000-50,000); pass --allow-singular to compute it anyway",
-            features.rows
-        );
-    }
-    let mut accumulator = Accumulator::new(2048);
-    accumulator.add(&features.pool3);
-    Ok(accumulator.finish()?)
+/// Pool3 features of `spec`: a dataset's come from the cache in `<data dir>/fid-stats/`.
+fn pool3_of(
+    spec: &str,
+    common: &Common,
+    inception: &LoadedInception,
+    device: &Device,
+) -> Result<Vec<f32>> {
+    let root = common.root();
+    let images = Images::parse(spec)?;
+    let compute = || -> Result<Vec<f32>, jeat_metrics::MetricsError> {
+        let set = images
+            .load(&root)
+            .map_err(|e| jeat_metrics::MetricsError::Invalid(e.to_string()))?;
+        Ok(features(inception, &set, common.batch_size, false, device).pool3)
+    };
+    Ok(match images.cache_name() {
+        Some(name) => FeatureCache::new(root.join("fid-stats")).features(
+            &name,
+            &serde_json::json!({"weights": inception.sha256, "images": name}),
+            compute,
+        )?,
+        None => compute()?,
+    })
 }
 
-fn report(out: Option<&PathBuf>, value: serde_json::Value) -> Result<()> {
+fn refuse_singular(count: usize, allow: bool, what: &str) -> Result<()> {
+    if scoring::singular(count) && !allow {
+        bail!(
+            "{what}: {count} images give a singular 2048×2048 covariance (FID is usually computed on 10,000-50,000); pass --allow-singular to compute it anyway"
+        );
+    }
+    Ok(())
+}
+
+fn report(
+    out: Option<&PathBuf>,
+    metric: &str,
+    score: &Scored,
+    extra: serde_json::Value,
+) -> Result<()> {
+    let mut value = serde_json::json!({
+        "metric": metric, "value": score.value, "std": score.std, "protocol": score.protocol,
+    });
+    if let (Some(map), serde_json::Value::Object(more)) = (value.as_object_mut(), extra) {
+        map.extend(more);
+    }
     println!("{}", serde_json::to_string_pretty(&value)?);
     if let Some(out) = out {
         std::fs::write(out, serde_json::to_string_pretty(&value)?)
@@ -236,22 +271,10 @@ pub fn run(command: ScoreCommand, device: Device) -> Result<()> {
             save_stats,
         } => {
             let inception = common.inception(&device)?;
-            let root = common.root();
-            let images = Images::parse(&common.images)?.load(&root)?;
-            if images.len() <= 2048 && !allow_singular {
-                statistics(
-                    &Features {
-                        rows: images.len(),
-                        ..Features::default()
-                    },
-                    false,
-                    &common.images,
-                )?;
-            }
-            let ours = statistics(
-                &features(&inception, &images, common.batch_size, false, &device),
-                allow_singular,
-                &common.images,
+            let images = Images::parse(&common.images)?.load(&common.root())?;
+            refuse_singular(images.len(), allow_singular, &common.images)?;
+            let ours = scoring::statistics(
+                &features(&inception, &images, common.batch_size, false, &device).pool3,
             )?;
             if let Some(path) = &save_stats {
                 stats_file::write(path, &ours)?;
@@ -259,38 +282,27 @@ pub fn run(command: ScoreCommand, device: Device) -> Result<()> {
             let theirs = if reference.ends_with(".npz") {
                 stats_file::read(Path::new(&reference))?
             } else {
-                let spec = Images::parse(&reference)?;
-                match spec.cache(&root).filter(|p| p.is_file()) {
-                    Some(cached) => stats_file::read(&cached)?,
-                    None => {
-                        let set = spec.load(&root)?;
-                        let stats = statistics(
-                            &features(&inception, &set, common.batch_size, false, &device),
-                            allow_singular,
-                            &reference,
-                        )?;
-                        if let Some(cache) = spec.cache(&root) {
-                            std::fs::create_dir_all(cache.parent().expect("cache has a parent"))?;
-                            stats_file::write(&cache, &stats)?;
-                        }
-                        stats
-                    }
-                }
+                let pool3 = pool3_of(&reference, &common, &inception, &device)?;
+                refuse_singular(pool3.len() / 2048, allow_singular, &reference)?;
+                scoring::statistics(&pool3)?
             };
-            let fid = frechet_distance(&ours, &theirs)?;
+            let score = scoring::fid(&ours, &theirs)?;
             report(
                 common.out.as_ref(),
+                "fid",
+                &score,
                 serde_json::json!({
-                    "metric": "fid",
-                    "value": fid,
-                    "protocol": format!("fid-tf2015:{}-vs-{}", ours.count, theirs.count),
                     "images": common.images, "samples": ours.count,
                     "reference": reference, "reference_samples": theirs.count,
                     "weights": inception.source,
                 }),
             )
         }
-        ScoreCommand::Is { common } => {
+        ScoreCommand::Is {
+            common,
+            splits,
+            ordered,
+        } => {
             let inception = common.inception(&device)?;
             if !inception.has_logits {
                 bail!(
@@ -300,12 +312,23 @@ pub fn run(command: ScoreCommand, device: Device) -> Result<()> {
             }
             let images = Images::parse(&common.images)?.load(&common.root())?;
             let features = features(&inception, &images, common.batch_size, true, &device);
-            let score = inception_score(&softmax_rows(&features.logits, 1008), 1008, 10)?;
+            let protocol = Protocol {
+                is: IsSplits {
+                    splits,
+                    shuffle_seed: if ordered {
+                        None
+                    } else {
+                        IsSplits::default().shuffle_seed
+                    },
+                },
+                ..Protocol::default()
+            };
+            let score = scoring::inception(&features, &protocol)?;
             report(
                 common.out.as_ref(),
+                "is",
+                &score,
                 serde_json::json!({
-                    "metric": "is", "mean": score.mean, "std": score.std,
-                    "protocol": format!("is-tf2015:{}x10splits", features.rows),
                     "images": common.images, "samples": features.rows, "weights": inception.source,
                 }),
             )
@@ -317,23 +340,23 @@ pub fn run(command: ScoreCommand, device: Device) -> Result<()> {
             subset_size,
         } => {
             let inception = common.inception(&device)?;
-            let root = common.root();
-            let images = Images::parse(&common.images)?.load(&root)?;
-            let reference_set = Images::parse(&reference)?.load(&root)?;
-            let a = features(&inception, &images, common.batch_size, false, &device);
-            let b = features(
-                &inception,
-                &reference_set,
-                common.batch_size,
-                false,
-                &device,
-            );
-            let kid = kernel_inception_distance(&a.pool3, &b.pool3, 2048, subsets, subset_size, 0)?;
+            let images = Images::parse(&common.images)?.load(&common.root())?;
+            let ours = features(&inception, &images, common.batch_size, false, &device);
+            let theirs = pool3_of(&reference, &common, &inception, &device)?;
+            let protocol = Protocol {
+                kid: KidSubsets {
+                    subsets,
+                    subset_size,
+                    ..KidSubsets::default()
+                },
+                ..Protocol::default()
+            };
+            let score = scoring::kid(&ours.pool3, &theirs, &protocol)?;
             report(
                 common.out.as_ref(),
+                "kid",
+                &score,
                 serde_json::json!({
-                    "metric": "kid", "mean": kid.mean, "std": kid.std,
-                    "protocol": format!("kid-tf2015:{}-vs-{}:{subsets}x{}", a.rows, b.rows, subset_size.min(a.rows).min(b.rows)),
                     "images": common.images, "reference": reference, "weights": inception.source,
                 }),
             )

@@ -334,12 +334,20 @@ pub struct FidInception {
     stem_pool: MaxPool2d,
 }
 
+/// Width of the pool3 features (FID, KID).
+pub const POOL3_DIM: usize = 2048;
+
+/// Classes of the 1008-way output layer (IS).
+pub const LOGIT_CLASSES: usize = 1008;
+
 /// The network's outputs for a batch.
 #[derive(Debug, Clone)]
 pub struct InceptionOutput {
     /// `[B, 2048]`: pool3 features (FID, KID).
     pub pool3: Tensor<2>,
-    /// `[B, 1008]`: logits of the 1008-way layer (IS).
+    /// `[B, 1008]`: logits of the 1008-way layer without its bias, `pool3 · Wᵀ`: what the
+    /// original TensorFlow Inception Score and torch-fidelity use (the bias would shift a
+    /// CIFAR-10 IS by about 2.5 %).
     pub logits: Tensor<2>,
 }
 
@@ -363,7 +371,7 @@ impl FidInception {
             Mixed_7a: InceptionD::new(768, device),
             Mixed_7b: InceptionE::new(1280, false, device),
             Mixed_7c: InceptionE::new(2048, true, device),
-            fc: LinearConfig::new(2048, 1008).init(device),
+            fc: LinearConfig::new(POOL3_DIM, LOGIT_CLASSES).init(device),
             stem_pool: reduction_max_pool(),
         }
     }
@@ -389,8 +397,43 @@ impl FidInception {
         let [b, c, _, _] = x.dims();
         let pool3 = x.mean_dim(3).mean_dim(2).reshape([b, c]);
         InceptionOutput {
-            logits: self.fc.forward(pool3.clone()),
+            logits: self.unbiased_logits(pool3.clone()),
             pool3,
         }
+    }
+
+    /// `[B, 1008]` logits of pool3 features `[B, 2048]` without the `fc` bias.
+    fn unbiased_logits(&self, pool3: Tensor<2>) -> Tensor<2> {
+        // burn stores a Linear's weight as `[d_in, d_out]`: `x · weight` is PyTorch's `x · Wᵀ`.
+        pool3.matmul(self.fc.weight.val())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Inception Score's logits leave out the `fc` bias (torch-fidelity's `logits_unbiased`).
+    #[test]
+    fn is_logits_leave_out_the_fc_bias() {
+        let device = Device::flex();
+        let mut model = FidInception::new(&device);
+        model.fc.bias = Some(burn::module::Param::from_tensor(Tensor::<1>::full(
+            [1008],
+            0.5,
+            &device,
+        )));
+        let pool3 = Tensor::<2>::random(
+            [3, 2048],
+            burn::tensor::Distribution::Uniform(0.0, 1.0),
+            &device,
+        );
+        let ours = model.unbiased_logits(pool3.clone());
+        let with_bias = model.fc.forward(pool3);
+        let difference: Vec<f32> = (with_bias - ours).into_data().try_to_vec().unwrap();
+        assert!(
+            difference.iter().all(|d| (d - 0.5).abs() < 1e-4),
+            "the logits are not pool3 · Wᵀ"
+        );
     }
 }

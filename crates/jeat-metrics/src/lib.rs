@@ -8,18 +8,22 @@
 //! - [`preprocess`]: 8-bit values, TF1 bilinear resize to 299, `(x - 128) / 128`;
 //! - [`extract`]: features (and logits) of image batches;
 //! - [`fid`]: float64 statistics and the Fréchet distance; [`stats_file`]: pytorch-fid `.npz`;
-//! - [`score`]: Inception Score (10 ordered splits) and KID.
+//! - [`scoring`]: the scoring API (protocols, protocol ids, the reference-feature cache);
+//! - [`score`]: Inception Score and KID as torch-fidelity computes them ([`numpy_rng`]: its
+//!   shuffling and subset draws).
 
 pub mod error;
 pub mod extract;
 pub mod fid;
 pub mod inception;
+pub mod numpy_rng;
 pub mod preprocess;
 pub mod score;
+pub mod scoring;
 pub mod stats_file;
 pub mod weights;
 
 pub use error::MetricsError;
 pub use fid::{Accumulator, Statistics, frechet_distance};
 pub use inception::FidInception;
-pub use score::{Spread, inception_score, kernel_inception_distance};
+pub use score::{IsSplits, KidSubsets, Spread, inception_score, kernel_inception_distance};

@@ -52,6 +52,8 @@ pub struct LoadedInception {
     pub has_logits: bool,
     /// The file it came from.
     pub source: String,
+    /// The SHA-256 of that file (what caches of features are keyed by).
+    pub sha256: String,
 }
 
 /// Loads the network from pytorch-fid's `.pth`, a safetensors copy, or fid-helper's TorchScript
@@ -65,6 +67,7 @@ pub fn load(path: &Path, device: &Device) -> Result<LoadedInception, MetricsErro
         let _ = std::fs::remove_file(&converted);
         return loaded.map(|l| LoadedInception {
             source: path.display().to_string(),
+            sha256: sha256_of(path),
             ..l
         });
     }
@@ -74,7 +77,12 @@ pub fn load(path: &Path, device: &Device) -> Result<LoadedInception, MetricsErro
         model: model.valid(),
         has_logits: report.missing.is_empty(),
         source: path.display().to_string(),
+        sha256: sha256_of(path),
     })
+}
+
+fn sha256_of(path: &Path) -> String {
+    jeat_data::checksum::sha256_file(path).unwrap_or_default()
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, MetricsError> {

@@ -12,6 +12,7 @@ use jeat_attacks::runner::{Evaluation, PointSource, Report};
 use jeat_attacks::suite::Suite;
 use jeat_attacks::{Norm, ThreatModel};
 use jeat_data::{Augmentation, ImageSet, Split, batch_at};
+use jeat_metrics::scoring::Scored;
 use jeat_models::checkpoint::load_model;
 use jeat_models::{Model, ModelSpec};
 use jeat_sampling::generate::Sources;
@@ -60,12 +61,12 @@ pub struct Samples {
 /// IS, FID and KID of a method's samples, or why they are missing.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Scores {
-    /// FID and its protocol.
-    pub fid: Option<(f64, String)>,
-    /// KID (mean, std) and its protocol.
-    pub kid: Option<(f64, f64, String)>,
-    /// IS (mean, std) and its protocol.
-    pub is: Option<(f64, f64, String)>,
+    /// FID.
+    pub fid: Option<Scored>,
+    /// KID (mean and std over subsets).
+    pub kid: Option<Scored>,
+    /// IS (mean and std over splits).
+    pub is: Option<Scored>,
     /// Why a score is missing.
     pub notes: Vec<String>,
 }

@@ -134,8 +134,8 @@ pub fn claims(summary: &Summary) -> Vec<(String, bool, String)> {
     }
     if let (Some(jeat), Some(robust)) = (get("jeat"), get("pgd-at")) {
         let (fj, fr) = (
-            jeat.scores.fid.as_ref().map(|f| f.0),
-            robust.scores.fid.as_ref().map(|f| f.0),
+            jeat.scores.fid.as_ref().map(|f| f.value),
+            robust.scores.fid.as_ref().map(|f| f.value),
         );
         if let (Some(fj), Some(fr)) = (fj, fr) {
             out.push((
@@ -196,22 +196,20 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
             r.model.arch,
             r.clean_accuracy,
             attacks.join(" | "),
-            r.scores
-                .is
-                .as_ref()
-                .map_or("–".into(), |(m, s, _)| format!("{m:.2} ± {s:.2}")),
+            r.scores.is.as_ref().map_or("–".into(), |x| format!(
+                "{:.2} ± {:.2}",
+                x.value,
+                x.std.unwrap_or(0.0)
+            )),
             r.scores
                 .fid
                 .as_ref()
-                .map_or("–".into(), |(f, _)| format!("{f:.1}")),
-            r.scores
-                .kid
-                .as_ref()
-                .map_or("–".into(), |(m, s, _)| format!(
-                    "{:.2} ± {:.2}",
-                    100.0 * m,
-                    100.0 * s
-                )),
+                .map_or("–".into(), |x| format!("{:.1}", x.value)),
+            r.scores.kid.as_ref().map_or("–".into(), |x| format!(
+                "{:.2} ± {:.2}",
+                100.0 * x.value,
+                100.0 * x.std.unwrap_or(0.0)
+            )),
             r.samples.generator.name(),
             cell(r.samples.classified_as_target.map(|f| 100.0 * f), 1),
             r.training_seconds,
@@ -229,14 +227,14 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
                 c.name, c.report.protocol, c.report.points, c.report.seed
             )?;
         }
-        if let Some((_, protocol)) = &r.scores.fid {
-            writeln!(md, "- FID: `{protocol}`")?;
-        }
-        if let Some((_, _, protocol)) = &r.scores.kid {
-            writeln!(md, "- KID: `{protocol}`")?;
-        }
-        if let Some((_, _, protocol)) = &r.scores.is {
-            writeln!(md, "- IS: `{protocol}`")?;
+        for (name, score) in [
+            ("FID", &r.scores.fid),
+            ("KID", &r.scores.kid),
+            ("IS", &r.scores.is),
+        ] {
+            if let Some(score) = score {
+                writeln!(md, "- {name}: `{}`", score.protocol)?;
+            }
         }
         for note in &r.scores.notes {
             writeln!(md, "- empty score cells: {note}")?;
@@ -244,7 +242,7 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
     }
     writeln!(
         md,
-        "\n## Reference numbers (CIFAR-10, WideResNets, Linf 8/255; ../shared/spec/evaluation.md §3)\n"
+        "\n## Reference numbers (CIFAR-10, WideResNets, Linf 8/255; see docs/reproduction.md)\n"
     )?;
     if summary.data.starts_with("cifar10/") {
         writeln!(
@@ -326,9 +324,9 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
                 "threat_model": format!("Linf {}", p.eps),
                 "clean_acc": r.clean_accuracy,
                 "autoattack_acc": column(r, AUTOATTACK),
-                "is": r.scores.is.as_ref().map(|x| x.0),
-                "fid": r.scores.fid.as_ref().map(|x| x.0),
-                "kid": r.scores.kid.as_ref().map(|x| x.0),
+                "is": r.scores.is.as_ref().map(|x| x.value),
+                "fid": r.scores.fid.as_ref().map(|x| x.value),
+                "kid": r.scores.kid.as_ref().map(|x| x.value),
                 "protocols": r.columns.iter().map(|c| (c.name.clone(), c.report.protocol.clone())).collect::<std::collections::BTreeMap<_, _>>(),
                 "energy_flatness": r.analysis.flatness,
                 "checkpoint": r.checkpoint,

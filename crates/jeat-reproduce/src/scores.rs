@@ -1,5 +1,6 @@
 //! The score cells: FID, KID and (with pytorch-fid's weights) IS of a method's samples against
-//! the profile's reference images, whose features are computed once per output directory.
+//! the profile's reference images, through jeat-metrics' scoring API; the reference features are
+//! computed once per output directory.
 
 use crate::cache::{cached, file_hash};
 use crate::pipeline::{Options, Scores};
@@ -7,12 +8,14 @@ use anyhow::Result;
 use jeat_data::png_folder::read_image_folder;
 use jeat_data::{ImageSet, Split};
 use jeat_metrics::extract::features_of;
-use jeat_metrics::score::softmax_rows;
+use jeat_metrics::scoring::{self, FeatureCache, Protocol};
 use jeat_metrics::weights::LoadedInception;
-use jeat_metrics::{Accumulator, frechet_distance, inception_score, kernel_inception_distance};
 use jeat_train::presets::preset;
 use std::cell::OnceCell;
 use std::path::Path;
+
+/// Images per Inception batch.
+const BATCH: usize = 50;
 
 /// FID, KID and IS of the samples in `samples_dir` against the profile's reference images.
 pub(crate) fn score(
@@ -36,7 +39,8 @@ pub(crate) fn score(
             ..Scores::default()
         });
     };
-    let key = serde_json::json!({"samples": samples_key, "weights": file_hash(&weights)?, "reference": profile.score_reference});
+    let protocol = Protocol::default();
+    let key = serde_json::json!({"samples": samples_key, "weights": file_hash(&weights)?, "reference": profile.score_reference, "protocol": protocol});
     let (scores, _) = cached(&cells.join("scores.json"), &key, || {
         if loaded.get().is_none() {
             let _ = loaded.set(jeat_metrics::weights::load(&weights, &options.device)?);
@@ -55,100 +59,50 @@ pub(crate) fn score(
             samples_dir.display(),
             reference.len()
         ));
-        let reference_features = reference_features(inception, &reference, options, &key)?;
+        let reference_key = serde_json::json!({"weights": inception.sha256, "reference": reference.name(), "n": reference.len()});
+        let reference_features = FeatureCache::new(options.out.join("cells")).features(
+            "reference",
+            &reference_key,
+            || {
+                Ok(features_of(
+                    &inception.model,
+                    &reference,
+                    BATCH,
+                    false,
+                    &options.device,
+                    &mut |_| {},
+                )
+                .pool3)
+            },
+        )?;
         let generated = read_image_folder(&samples_dir.join("images"))?;
         let features = features_of(
             &inception.model,
             &generated,
-            50,
+            BATCH,
             inception.has_logits,
             &options.device,
             &mut |_| {},
         );
-        let stats = |pool3: &[f32]| -> Result<jeat_metrics::Statistics> {
-            let mut a = Accumulator::new(2048);
-            a.add(pool3);
-            Ok(a.finish()?)
-        };
-        let singular = if features.rows <= 2048 || reference.len() <= 2048 {
-            " (fewer images than features: singular covariances, biased upwards)"
-        } else {
-            ""
-        };
-        let fid = frechet_distance(&stats(&features.pool3)?, &stats(&reference_features)?)?;
-        let kid =
-            kernel_inception_distance(&features.pool3, &reference_features, 2048, 50, 1000, 0)?;
         let mut scores = Scores {
-            fid: Some((
-                fid,
-                format!(
-                    "fid-tf2015:{}-vs-{}{singular}",
-                    features.rows,
-                    reference.name()
-                ),
-            )),
-            kid: Some((
-                kid.mean,
-                kid.std,
-                format!("kid-tf2015:{}-vs-{}", features.rows, reference.len()),
-            )),
+            fid: Some(scoring::fid(
+                &scoring::statistics(&features.pool3)?,
+                &scoring::statistics(&reference_features)?,
+            )?),
+            kid: Some(scoring::kid(
+                &features.pool3,
+                &reference_features,
+                &protocol,
+            )?),
             is: None,
             notes: Vec::new(),
         };
         if inception.has_logits {
-            let is = inception_score(&softmax_rows(&features.logits, 1008), 1008, 10)?;
-            scores.is = Some((
-                is.mean,
-                is.std,
-                format!("is-tf2015:{}x10splits", features.rows),
-            ));
+            scores.is = Some(scoring::inception(&features, &protocol)?);
         } else {
             scores.notes.push(format!("IS needs the 1008-way layer of pytorch-fid's weights; {} has none (cargo xtask fetch-inception)", weights.display()));
         }
         Ok(scores)
     })?;
     Ok(scores)
-}
-
-/// Pool3 features of the reference images, cached in the output directory.
-fn reference_features(
-    inception: &jeat_metrics::weights::LoadedInception,
-    reference: &ImageSet,
-    options: &Options,
-    key: &serde_json::Value,
-) -> Result<Vec<f32>> {
-    let path = options.out.join("cells").join("reference-pool3.f32");
-    let key_path = path.with_extension("key.json");
-    let key = serde_json::json!({"weights": key["weights"], "reference": reference.name(), "n": reference.len()});
-    if std::fs::read_to_string(&key_path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        == Some(key.clone())
-        && let Ok(bytes) = std::fs::read(&path)
-        && bytes.len() == reference.len() * 2048 * 4
-    {
-        return Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect());
-    }
-    let features = features_of(
-        &inception.model,
-        reference,
-        50,
-        false,
-        &options.device,
-        &mut |_| {},
-    );
-    std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-    std::fs::write(
-        &path,
-        features
-            .pool3
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect::<Vec<u8>>(),
-    )?;
-    std::fs::write(&key_path, key.to_string())?;
-    Ok(features.pool3)
 }
