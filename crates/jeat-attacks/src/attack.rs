@@ -15,6 +15,9 @@ pub struct AttackOutput {
     pub adversarial: Tensor<4>,
     /// Points whose loss or gradient was non-finite at some step.
     pub non_finite_points: usize,
+    /// Points whose input gradient was exactly zero where a run started (a white-box attack
+    /// cannot move them: they must be reported, not silently kept as robust).
+    pub zero_gradient_points: usize,
 }
 
 /// An attack under a threat model.
@@ -115,4 +118,99 @@ impl FirstSuccess {
             self.fooled[i] |= fooled;
         }
     }
+}
+
+/// What one run of an attack did on the points it was given.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Which of them it fooled.
+    pub fooled: Vec<bool>,
+    /// `[n, C, H, W]`: the fooling point of each fooled one (other rows are ignored).
+    pub candidates: Tensor<4>,
+    /// Points with a non-finite loss or gradient at some step.
+    pub non_finite_points: usize,
+    /// Which of them had an all-zero input gradient at the start.
+    pub zero_gradient: Vec<bool>,
+}
+
+/// One run's inputs: the points still robust.
+#[derive(Debug)]
+pub struct RunInput<'a> {
+    /// `[n, C, H, W]`: their clean images.
+    pub x: &'a Tensor<4>,
+    /// Their labels.
+    pub labels: &'a [usize],
+    /// Their target classes, for targeted rounds (the class of that rank in the clean logits).
+    pub targets: Option<Vec<usize>>,
+    /// The restart (0-based) within the round.
+    pub restart: usize,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// AutoAttack's loop over targets and restarts: for each target rank (`None` for an untargeted
+/// round; rank 2 is the class of the second-largest clean logit) and each restart, `run` attacks
+/// the points no earlier run fooled; the fooling points are kept, as in the reference.
+pub fn over_robust_points(
+    model: &dyn Classifier,
+    images: &Tensor<4>,
+    labels: &[usize],
+    target_ranks: &[Option<usize>],
+    restarts: usize,
+    seed: u64,
+    mut run: impl FnMut(RunInput<'_>) -> Result<RunResult, AttackError>,
+) -> Result<AttackOutput, AttackError> {
+    let device = images.device();
+    let mut robust: Vec<bool> = predictions(model.logits(images.clone()))
+        .iter()
+        .zip(labels)
+        .map(|(p, y)| p == y)
+        .collect();
+    let mut adversarial = images.clone();
+    let mut non_finite_points = 0;
+    let mut zero_gradient = vec![false; labels.len()];
+    for (round, rank) in target_ranks.iter().enumerate() {
+        for restart in 0..restarts.max(1) {
+            let remaining: Vec<usize> = (0..robust.len()).filter(|&i| robust[i]).collect();
+            if remaining.is_empty() {
+                break;
+            }
+            let x = images.clone().select(0, index_tensor(&remaining, &device));
+            let y: Vec<usize> = remaining.iter().map(|&i| labels[i]).collect();
+            let targets = rank.map(|rank| {
+                let (_, order) = model.logits(x.clone()).sort_descending_with_indices(1);
+                crate::util::ints(order.narrow(1, rank - 1, 1).squeeze_dim::<1>(1))
+            });
+            let result = run(RunInput {
+                x: &x,
+                labels: &y,
+                targets,
+                restart,
+                seed: crate::rng::derive(seed, &[round as u64, restart as u64]),
+            })?;
+            non_finite_points += result.non_finite_points;
+            for (&point, &zero) in remaining.iter().zip(&result.zero_gradient) {
+                zero_gradient[point] |= zero;
+            }
+            let found: Vec<usize> = (0..remaining.len()).filter(|&j| result.fooled[j]).collect();
+            if found.is_empty() {
+                continue;
+            }
+            let points: Vec<usize> = found.iter().map(|&j| remaining[j]).collect();
+            adversarial = adversarial.select_assign(
+                0,
+                index_tensor(&points, &device),
+                result.candidates.select(0, index_tensor(&found, &device)),
+                IndexingUpdateOp::Assign,
+            );
+            for p in points {
+                robust[p] = false;
+            }
+        }
+    }
+    Ok(AttackOutput {
+        adversarial,
+        non_finite_points,
+        zero_gradient_points: zero_gradient.iter().filter(|&&z| z).count(),
+    })
 }

@@ -186,6 +186,8 @@ pub struct Outcome {
     pub x: Tensor<4>,
     /// Points whose gradient was non-finite at some step (zeroed there).
     pub non_finite_points: usize,
+    /// Which points had an all-zero gradient at the first step.
+    pub zero_gradient_start: Vec<bool>,
 }
 
 impl GradientSteps {
@@ -211,9 +213,13 @@ impl GradientSteps {
         let mut x = start.without_autodiff();
         let mut momentum: Option<Tensor<4>> = None;
         let mut non_finite_points = 0;
+        let mut zero_gradient_start = Vec::new();
         for step in 0..self.steps {
             let Gradient { loss, grad, logits } = gradient(model, &x, self.loss, reference);
             let (grad, bad) = zero_non_finite(grad, &loss);
+            if step == 0 {
+                zero_gradient_start = zero_gradient_points(&grad);
+            }
             if bad > 0 {
                 if self.fail_on_non_finite {
                     return Err(AttackError::NonFinite {
@@ -257,8 +263,24 @@ impl GradientSteps {
         Ok(Outcome {
             x,
             non_finite_points,
+            zero_gradient_start,
         })
     }
+}
+
+/// Which points of `grad` `[B, C, H, W]` are exactly zero everywhere.
+pub fn zero_gradient_points(grad: &Tensor<4>) -> Vec<bool> {
+    let [batch, ..] = grad.dims();
+    let sums = grad
+        .clone()
+        .abs()
+        .reshape([batch as i64, -1])
+        .sum_dim(1)
+        .squeeze_dim::<1>(1);
+    crate::util::floats(sums)
+        .iter()
+        .map(|&s| s == 0.0)
+        .collect()
 }
 
 /// Replaces the gradient of every point whose loss or gradient has a non-finite value by zeros;

@@ -7,14 +7,13 @@
 //!
 //! The projections run on the host, one point at a time, in f64.
 
-use crate::attack::{Attack, AttackOutput};
-use crate::engine::{gradient, zero_non_finite};
+use crate::attack::{Attack, AttackOutput, RunResult, over_robust_points};
+use crate::engine::{gradient, zero_gradient_points, zero_non_finite};
 use crate::error::AttackError;
 use crate::rng;
 use crate::threat::{Norm, ThreatModel};
-use crate::util::{floats, from_rows, index_tensor, ints, label_tensor, predictions, rows};
+use crate::util::{floats, from_rows, ints, label_tensor, predictions, rows};
 use burn::prelude::*;
-use burn::tensor::IndexingUpdateOp;
 use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
 
@@ -58,8 +57,8 @@ impl FabTargeted {
         }
     }
 
-    /// One run against `targets`; returns the best candidate rows and their distances
-    /// (`f64::INFINITY` where nothing was found).
+    /// One run against `targets`: the points it fooled within eps, their smallest fooling
+    /// perturbations, and the points with a non-finite or an all-zero starting gradient.
     fn single_run(
         &self,
         model: &dyn Classifier,
@@ -67,7 +66,7 @@ impl FabTargeted {
         labels: &[usize],
         targets: &[usize],
         random_start: Option<u64>,
-    ) -> (Vec<Vec<f32>>, Vec<f64>, usize) {
+    ) -> RunResult {
         let device = x.device();
         let dims = x.dims();
         let reference = Reference::labels(label_tensor(labels, &device))
@@ -91,7 +90,8 @@ impl FabTargeted {
         let mut best = originals.clone();
         let mut distance = vec![f64::INFINITY; dims[0]];
         let mut non_finite = 0;
-        for _ in 0..self.iterations {
+        let mut zero_gradient = vec![false; dims[0]];
+        for iteration in 0..self.iterations {
             let evaluated = gradient(
                 model,
                 &from_rows(&current, dims, &device),
@@ -100,6 +100,9 @@ impl FabTargeted {
             );
             let (grad, bad) = zero_non_finite(evaluated.grad, &evaluated.loss);
             non_finite += bad;
+            if iteration == 0 {
+                zero_gradient = zero_gradient_points(&grad);
+            }
             let margins = floats(evaluated.loss);
             let grads = rows(grad);
             for p in 0..dims[0] {
@@ -142,7 +145,12 @@ impl FabTargeted {
                 }
             }
         }
-        (best, distance, non_finite)
+        RunResult {
+            fooled: distance.iter().map(|&d| d <= self.threat.eps).collect(),
+            candidates: from_rows(&best, dims, &device),
+            non_finite_points: non_finite,
+            zero_gradient,
+        }
     }
 }
 
@@ -248,59 +256,23 @@ impl Attack for FabTargeted {
         labels: &Tensor<1, Int>,
         seed: u64,
     ) -> Result<AttackOutput, AttackError> {
-        let device = images.device();
-        let dims = images.dims();
         let label_values = ints(labels.clone());
-        let mut robust: Vec<bool> = predictions(model.logits(images.clone()))
-            .iter()
-            .zip(&label_values)
-            .map(|(p, y)| p == y)
-            .collect();
-        let mut adversarial = images.clone();
-        let mut non_finite_points = 0;
         let available = model.num_classes().saturating_sub(1);
-        for rank in 2..=self.targets.min(available) + 1 {
-            for restart in 0..self.restarts {
-                let remaining: Vec<usize> = (0..robust.len()).filter(|&i| robust[i]).collect();
-                if remaining.is_empty() {
-                    break;
-                }
-                let x = images.clone().select(0, index_tensor(&remaining, &device));
-                let y: Vec<usize> = remaining.iter().map(|&i| label_values[i]).collect();
-                let (_, order) = model.logits(x.clone()).sort_descending_with_indices(1);
-                let targets = ints(order.narrow(1, rank - 1, 1).squeeze_dim::<1>(1));
-                let start =
-                    (restart > 0).then(|| rng::derive(seed, &[rank as u64, restart as u64]));
-                let (best, distance, bad) = self.single_run(model, &x, &y, &targets, start);
-                non_finite_points += bad;
-                let found: Vec<usize> = (0..remaining.len())
-                    .filter(|&j| distance[j] <= self.threat.eps)
-                    .collect();
-                if !found.is_empty() {
-                    let found_rows: Vec<Vec<f32>> =
-                        found.iter().map(|&j| best[j].clone()).collect();
-                    let values = from_rows(
-                        &found_rows,
-                        [found.len(), dims[1], dims[2], dims[3]],
-                        &device,
-                    );
-                    let points: Vec<usize> = found.iter().map(|&j| remaining[j]).collect();
-                    adversarial = adversarial.select_assign(
-                        0,
-                        index_tensor(&points, &device),
-                        values,
-                        IndexingUpdateOp::Assign,
-                    );
-                    for p in points {
-                        robust[p] = false;
-                    }
-                }
-            }
-        }
-        Ok(AttackOutput {
-            adversarial,
-            non_finite_points,
-        })
+        let ranks: Vec<Option<usize>> = (2..=self.targets.min(available) + 1).map(Some).collect();
+        over_robust_points(
+            model,
+            images,
+            &label_values,
+            &ranks,
+            self.restarts,
+            seed,
+            |run| {
+                let targets = run.targets.as_deref().expect("FAB-T rounds are targeted");
+                // As in the reference, the first run starts at the clean point.
+                let start = (run.restart > 0).then_some(run.seed);
+                Ok(self.single_run(model, run.x, run.labels, targets, start))
+            },
+        )
     }
 }
 

@@ -15,6 +15,7 @@
 //! must be passed in inference mode (`model.valid()`).
 
 pub mod apgd;
+pub mod apgd_schedule;
 pub mod attack;
 pub mod engine;
 pub mod error;

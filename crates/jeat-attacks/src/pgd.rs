@@ -183,6 +183,7 @@ impl Attack for Pgd {
         let engine = self.engine();
         let mut tracker = FirstSuccess::new(label_values.clone(), images.clone());
         let mut non_finite_points = 0;
+        let mut zero_gradient = vec![false; label_values.len()];
         for restart in 0..self.restarts {
             let remaining = tracker.remaining();
             if remaining.is_empty() {
@@ -220,11 +221,15 @@ impl Attack for Pgd {
             part.visit_with(model, &outcome.x);
             part.settle(&outcome.x);
             non_finite_points += outcome.non_finite_points;
+            for (&point, &zero) in remaining.iter().zip(&outcome.zero_gradient_start) {
+                zero_gradient[point] |= zero;
+            }
             tracker.absorb(&remaining, part);
         }
         Ok(AttackOutput {
             adversarial: tracker.into_found(),
             non_finite_points,
+            zero_gradient_points: zero_gradient.iter().filter(|&&z| z).count(),
         })
     }
 }

@@ -14,6 +14,10 @@ use jeat_models::Classifier;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The fraction of points Square must fool after the white-box attacks for the
+/// gradient-masking warning (the reference's 0.002).
+pub const SQUARE_WARNING_FRACTION: f64 = 0.002;
+
 /// A set of labelled points to evaluate on, loaded batch by batch.
 pub trait PointSource {
     /// How many points.
@@ -80,6 +84,10 @@ pub struct AttackSummary {
     pub max_perturbation: f64,
     /// Points with a non-finite loss or gradient at some step.
     pub non_finite_points: usize,
+    /// Points whose input gradient was exactly zero where a run of this attack started: the
+    /// attack could not move them (AutoAttack warns about these for its DLR attacks).
+    #[serde(default)]
+    pub zero_gradient_points: usize,
 }
 
 /// The report of a run.
@@ -120,16 +128,19 @@ impl Report {
             "{} on {} ({} points, seed {})\nclean accuracy: {:.2} %\n",
             self.protocol, self.identity, self.points, self.seed, self.clean_accuracy
         );
-        text.push_str("attack             robust %   fooled   seconds   max pert.   non-finite\n");
+        text.push_str(
+            "attack             robust %   fooled   seconds   max pert.   non-finite   zero grad.\n",
+        );
         for a in &self.attacks {
             text.push_str(&format!(
-                "{:<18} {:>8.2} {:>8} {:>9.1} {:>11.5} {:>12}\n",
+                "{:<18} {:>8.2} {:>8} {:>9.1} {:>11.5} {:>12} {:>12}\n",
                 a.name,
                 a.robust_accuracy,
                 a.fooled,
                 a.seconds,
                 a.max_perturbation,
-                a.non_finite_points
+                a.non_finite_points,
+                a.zero_gradient_points
             ));
         }
         text.push_str(&format!(
@@ -162,6 +173,8 @@ struct AttackState {
     batches_done: usize,
     seconds: f64,
     non_finite_points: usize,
+    #[serde(default)]
+    zero_gradient_points: usize,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -255,6 +268,7 @@ pub fn evaluate(
         None => Ok(()),
     };
 
+    let class_flags = evaluation.suite.check_classes(model.num_classes())?;
     // Clean predictions and the model checks.
     if state.points.len() != source.len() {
         state.points.clear();
@@ -263,7 +277,8 @@ pub fn evaluate(
             let (images, labels) = source.load(chunk);
             check_unit_range(&images)?;
             if b == 0 {
-                state.flags = check_model(model, &images, &labels);
+                state.flags = class_flags.clone();
+                state.flags.extend(check_model(model, &images, &labels));
             }
             let predicted = predictions(model.logits(images));
             for ((&index, label), clean_prediction) in
@@ -302,6 +317,7 @@ pub fn evaluate(
                 batches_done: 0,
                 seconds: 0.0,
                 non_finite_points: 0,
+                zero_gradient_points: 0,
             });
             save(&state)?;
         }
@@ -346,6 +362,7 @@ pub fn evaluate(
             record.batches_done = b + 1;
             record.seconds += started.elapsed().as_secs_f64();
             record.non_finite_points += output.non_finite_points;
+            record.zero_gradient_points += output.zero_gradient_points;
             let name = record.name.clone();
             save(&state)?;
             progress(Progress {
@@ -386,9 +403,16 @@ fn summarise(evaluation: &Evaluation, state: &State, protocol: String) -> Report
                 .filter_map(|p| p.perturbation)
                 .fold(0.0, f64::max),
             non_finite_points: record.non_finite_points,
+            zero_gradient_points: record.zero_gradient_points,
         });
     }
     let mut flags = state.flags.clone();
+    for attack in attacks.iter().filter(|a| a.zero_gradient_points > 0) {
+        flags.push(SanityFlag::ZeroGradientsInAttack {
+            attack: attack.name.clone(),
+            points: attack.zero_gradient_points,
+        });
+    }
     // Square fooling points after white-box attacks: AutoAttack's gradient-masking warning.
     let white_box_before = evaluation
         .suite
@@ -407,7 +431,10 @@ fn summarise(evaluation: &Evaluation, state: &State, protocol: String) -> Report
             .iter()
             .position(|spec| !spec.white_box())
             .unwrap_or(0);
-        if let Some(summary) = attacks.get(square).filter(|s| s.fooled > 0) {
+        // The reference warns when Square lowers the robust accuracy by more than 0.2 points
+        // (`check_square_sr`, alpha 0.002).
+        let threshold = SQUARE_WARNING_FRACTION * state.points.len() as f64;
+        if let Some(summary) = attacks.get(square).filter(|s| s.fooled as f64 > threshold) {
             flags.push(SanityFlag::SquareAfterWhiteBox {
                 points: summary.fooled,
             });

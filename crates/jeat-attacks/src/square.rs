@@ -62,67 +62,134 @@ impl Square {
             .collect()
     }
 
-    /// A new perturbation proposal for the L2 attack (see the paper's Algorithm 3): inside one
-    /// window, the old perturbation's energy plus a fresh `eta` pattern, with the energy of a
-    /// second window moved into it; `delta`, `[n, C, H, W]` host rows.
-    fn l2_proposal(
-        &self,
-        delta: &mut [Vec<f32>],
-        dims: [usize; 4],
-        size: usize,
-        windows: [(usize, usize); 2],
-        signs: &[f32],
-    ) {
-        let [_, channels, height, width] = dims;
-        let pattern = eta_pattern(size, signs[signs.len() - 1] > 0.0);
-        let eps2 = self.threat.eps * self.threat.eps;
-        let index = |c: usize, h: usize, w: usize| (c * height + h) * width + w;
-        let in_window = |(wh, ww): (usize, usize), h: usize, w: usize| {
-            h >= wh && h < wh + size && w >= ww && w < ww + size
+    /// The square side at iteration `it` for images of `channels × height × width` (at least
+    /// 1 for Linf; odd and at least 3 for L2; never larger than the image).
+    pub fn side(&self, it: usize, channels: usize, height: usize, width: usize) -> usize {
+        let features = (channels * height * width) as f64;
+        let side = (self.fraction(it) * features / channels as f64)
+            .sqrt()
+            .round() as usize;
+        let side = match self.threat.norm {
+            Norm::Linf => side.max(1),
+            Norm::L2 => {
+                let side = side.max(3);
+                if side.is_multiple_of(2) {
+                    side + 1
+                } else {
+                    side
+                }
+            }
         };
-        for (p, row) in delta.iter_mut().enumerate() {
-            let total: f64 = row.iter().map(|&v| f64::from(v).powi(2)).sum();
-            // Energy of the perturbation in the union of both windows, all channels.
-            let mut union_energy = 0.0;
-            for c in 0..channels {
-                for h in 0..height {
-                    for w in 0..width {
-                        if in_window(windows[0], h, w) || in_window(windows[1], h, w) {
-                            union_energy += f64::from(row[index(c, h, w)]).powi(2);
+        side.min(height.min(width))
+    }
+}
+
+/// The Linf attack's start: vertical stripes, `x + eps · sign` with one sign per point, channel
+/// and column (`signs` `[n, C, 1, W]`), clamped to [0, 1].
+pub fn linf_initial(images: &Tensor<4>, signs: Tensor<4>, eps: f64) -> Tensor<4> {
+    (images.clone() + signs.expand(images.dims()) * eps).clamp(0.0, 1.0)
+}
+
+/// A window's top-left corner for a square of side `size` in an image of side `extent`: uniform
+/// over `0..extent - size` (the reference's `random_int(0, h - s)`, which never reaches
+/// `extent - size` itself), `0` when the square fills the image.
+fn corner(rng: &mut impl Rng, extent: usize, size: usize) -> usize {
+    rng.random_range(0..extent.saturating_sub(size).max(1))
+}
+
+/// The L2 attack's starting perturbation (unnormalised), `[n, C, H, W]` values: a grid of `eta`
+/// patterns of side `H / 5`, one per block, transposed where `transposed[block]`, with a sign
+/// per block, point and channel (`signs[(block · n + p) · C + c]`), blocks row by row.
+pub fn l2_initial_delta(dims: [usize; 4], transposed: &[bool], signs: &[f32]) -> Vec<f32> {
+    let [n, channels, height, width] = dims;
+    let features = channels * height * width;
+    let size = (height / 5).max(1);
+    let offset = height.saturating_sub(size * 5) / 2;
+    let mut delta = vec![0f32; n * features];
+    let blocks_w = width / size;
+    for bh in 0..height / size {
+        for bw in 0..blocks_w {
+            let block = bh * blocks_w + bw;
+            let pattern = eta_pattern(size, transposed[block]);
+            for p in 0..n {
+                for c in 0..channels {
+                    let sign = f64::from(signs[(block * n + p) * channels + c]);
+                    for (k, value) in pattern.iter().enumerate() {
+                        let h = offset + bh * size + k / size;
+                        let w = offset + bw * size + k % size;
+                        if h < height && w < width {
+                            delta[p * features + (c * height + h) * width + w] +=
+                                (sign * value) as f32;
                         }
                     }
                 }
             }
-            for c in 0..channels {
-                let mut window_energy = 0.0;
-                for h in windows[0].0..windows[0].0 + size {
-                    for w in windows[0].1..windows[0].1 + size {
-                        window_energy += f64::from(row[index(c, h, w)]).powi(2);
+        }
+    }
+    delta
+}
+
+/// A new perturbation proposal for the L2 attack (the paper's Algorithm 3, as the reference
+/// computes it), in place on `delta` (`[n, C, H, W]` host rows, the current perturbation): per
+/// point and channel, the old perturbation inside the first window (normalised) plus a fresh
+/// `eta` pattern (transposed where `transposed`, sign `signs[p · C + c]`), rescaled so that the
+/// channel's energy in the union of both windows plus its share of the unused budget
+/// `(eps² − ‖δ‖²) / C` moves into the first window; the second window is cleared.
+pub fn l2_proposal(
+    delta: &mut [Vec<f32>],
+    dims: [usize; 4],
+    eps: f64,
+    size: usize,
+    windows: [(usize, usize); 2],
+    signs: &[f32],
+    transposed: bool,
+) {
+    let [_, channels, height, width] = dims;
+    let pattern = eta_pattern(size, transposed);
+    let index = |c: usize, h: usize, w: usize| (c * height + h) * width + w;
+    let in_window = |(wh, ww): (usize, usize), h: usize, w: usize| {
+        h >= wh && h < wh + size && w >= ww && w < ww + size
+    };
+    for (p, row) in delta.iter_mut().enumerate() {
+        let total: f64 = row.iter().map(|&v| f64::from(v).powi(2)).sum();
+        for c in 0..channels {
+            // This channel's energy in the union of both windows, and in the first window.
+            let mut union_energy = 0.0;
+            for h in 0..height {
+                for w in 0..width {
+                    if in_window(windows[0], h, w) || in_window(windows[1], h, w) {
+                        union_energy += f64::from(row[index(c, h, w)]).powi(2);
                     }
                 }
-                let sign = f64::from(signs[p * channels + c]);
-                let old_norm = window_energy.sqrt() + 1e-12;
-                let mut proposal: Vec<f64> = (0..size * size)
-                    .map(|k| {
-                        let (h, w) = (windows[0].0 + k / size, windows[0].1 + k % size);
-                        pattern[k] * sign + f64::from(row[index(c, h, w)]) / old_norm
-                    })
-                    .collect();
-                let proposal_norm = proposal.iter().map(|v| v * v).sum::<f64>().sqrt() + 1e-12;
-                let target = ((eps2 - total).max(0.0) / channels as f64 + union_energy).sqrt();
-                for v in &mut proposal {
-                    *v *= target / proposal_norm;
+            }
+            let mut window_energy = 0.0;
+            for h in windows[0].0..windows[0].0 + size {
+                for w in windows[0].1..windows[0].1 + size {
+                    window_energy += f64::from(row[index(c, h, w)]).powi(2);
                 }
-                let (h2, w2) = windows[1];
-                for h in h2..h2 + size {
-                    for w in w2..w2 + size {
-                        row[index(c, h, w)] = 0.0;
-                    }
-                }
-                for (k, v) in proposal.into_iter().enumerate() {
+            }
+            let sign = f64::from(signs[p * channels + c]);
+            let old_norm = window_energy.sqrt() + 1e-12;
+            let mut proposal: Vec<f64> = (0..size * size)
+                .map(|k| {
                     let (h, w) = (windows[0].0 + k / size, windows[0].1 + k % size);
-                    row[index(c, h, w)] = v as f32;
+                    pattern[k] * sign + f64::from(row[index(c, h, w)]) / old_norm
+                })
+                .collect();
+            let proposal_norm = proposal.iter().map(|v| v * v).sum::<f64>().sqrt() + 1e-12;
+            let target = ((eps * eps - total).max(0.0) / channels as f64 + union_energy).sqrt();
+            for v in &mut proposal {
+                *v *= target / proposal_norm;
+            }
+            let (h2, w2) = windows[1];
+            for h in h2..h2 + size {
+                for w in w2..w2 + size {
+                    row[index(c, h, w)] = 0.0;
                 }
+            }
+            for (k, v) in proposal.into_iter().enumerate() {
+                let (h, w) = (windows[0].0 + k / size, windows[0].1 + k % size);
+                row[index(c, h, w)] = v as f32;
             }
         }
     }
@@ -130,7 +197,7 @@ impl Square {
 
 /// The reference's `eta` pattern of side `s`: two rectangles of opposite sign whose values decay
 /// like `1 / (ring + 1)²` away from their centres, unit L2 norm; optionally transposed.
-fn eta_pattern(s: usize, transpose: bool) -> Vec<f64> {
+pub fn eta_pattern(s: usize, transpose: bool) -> Vec<f64> {
     let rectangles = |rows: usize, cols: usize| -> Vec<f64> {
         let mut delta = vec![0.0; rows * cols];
         let (center_r, center_c) = (rows / 2, cols / 2);
@@ -196,32 +263,23 @@ impl Attack for Square {
 
         // Initialisation: vertical stripes (Linf) or a grid of eta patterns (L2).
         let mut best = match self.threat.norm {
-            Norm::Linf => {
-                let stripes = rng::signs([n, channels, 1, width], rng::derive(seed, &[1]), &device);
-                (images.clone() + stripes.expand(dims) * eps).clamp(0.0, 1.0)
-            }
+            Norm::Linf => linf_initial(
+                images,
+                rng::signs([n, channels, 1, width], rng::derive(seed, &[1]), &device),
+                eps,
+            ),
             Norm::L2 => {
                 let size = (height / 5).max(1);
-                let offset = height.saturating_sub(size * 5) / 2;
-                let mut delta = vec![0f32; n * features];
-                for bh in 0..height / size {
-                    for bw in 0..width / size {
-                        let pattern = eta_pattern(size, rng.random::<bool>());
-                        for p in 0..n {
-                            for c in 0..channels {
-                                let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
-                                for (k, value) in pattern.iter().enumerate() {
-                                    let h = offset + bh * size + k / size;
-                                    let w = offset + bw * size + k % size;
-                                    if h < height && w < width {
-                                        delta[p * features + (c * height + h) * width + w] +=
-                                            (sign * value) as f32;
-                                    }
-                                }
-                            }
-                        }
-                    }
+                let blocks = (height / size) * (width / size);
+                let mut transposed = Vec::with_capacity(blocks);
+                let mut signs = Vec::with_capacity(blocks * n * channels);
+                for _ in 0..blocks {
+                    transposed.push(rng.random::<bool>());
+                    signs.extend(
+                        (0..n * channels).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }),
+                    );
                 }
+                let delta = l2_initial_delta(dims, &transposed, &signs);
                 let delta = Tensor::<4>::from_data(TensorData::new(delta, dims), &device);
                 let norms = Norm::L2.per_point(delta.clone()).reshape([n, 1, 1, 1]) + 1e-12;
                 (images.clone() + delta / norms * eps).clamp(0.0, 1.0)
@@ -238,16 +296,12 @@ impl Attack for Square {
             let x = images.clone().select(0, rows.clone());
             let x_best = best.clone().select(0, rows.clone());
             let sub_dims = [active.len(), channels, height, width];
-            let fraction = self.fraction(it);
+            let size = self.side(it, channels, height, width);
             let candidate = match self.threat.norm {
                 Norm::Linf => {
-                    let size = ((fraction * features as f64 / channels as f64)
-                        .sqrt()
-                        .round() as usize)
-                        .clamp(1, height.min(width));
                     let (vh, vw) = (
-                        rng.random_range(0..=height - size),
-                        rng.random_range(0..=width - size),
+                        corner(&mut rng, height, size),
+                        corner(&mut rng, width, size),
                     );
                     let mut window = vec![0f32; features];
                     for c in 0..channels {
@@ -269,30 +323,22 @@ impl Attack for Square {
                     self.threat.project(x_best + window.expand(sub_dims), &x)
                 }
                 Norm::L2 => {
-                    let mut size = ((fraction * features as f64 / channels as f64)
-                        .sqrt()
-                        .round() as usize)
-                        .max(3);
-                    if size.is_multiple_of(2) {
-                        size += 1;
-                    }
-                    let size = size.min(height.min(width));
                     let windows = [
                         (
-                            rng.random_range(0..=height - size),
-                            rng.random_range(0..=width - size),
+                            corner(&mut rng, height, size),
+                            corner(&mut rng, width, size),
                         ),
                         (
-                            rng.random_range(0..=height - size),
-                            rng.random_range(0..=width - size),
+                            corner(&mut rng, height, size),
+                            corner(&mut rng, width, size),
                         ),
                     ];
-                    let mut signs: Vec<f32> = (0..active.len() * channels)
+                    let signs: Vec<f32> = (0..active.len() * channels)
                         .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
                         .collect();
-                    signs.push(if rng.random::<bool>() { 1.0 } else { -1.0 });
+                    let transposed = rng.random::<bool>();
                     let mut delta = crate::util::rows(x_best - x.clone());
-                    self.l2_proposal(&mut delta, sub_dims, size, windows, &signs);
+                    l2_proposal(&mut delta, sub_dims, eps, size, windows, &signs, transposed);
                     let delta = crate::util::from_rows(&delta, sub_dims, &device);
                     let norms = Norm::L2
                         .per_point(delta.clone())
@@ -328,6 +374,7 @@ impl Attack for Square {
         Ok(AttackOutput {
             adversarial: best,
             non_finite_points: 0,
+            zero_gradient_points: 0,
         })
     }
 }

@@ -65,6 +65,7 @@ impl ThreatModel {
     /// A threat model from a radius written as a decimal (`0.031`) or a fraction (`8/255`).
     pub fn parse(norm: Norm, eps: &str) -> Result<Self, AttackError> {
         let value = parse_eps(eps)?;
+        check_eps(norm, value, eps)?;
         Ok(Self {
             norm,
             eps: value,
@@ -74,7 +75,7 @@ impl ThreatModel {
 
     /// A threat model from a number.
     pub fn new(norm: Norm, eps: f64) -> Result<Self, AttackError> {
-        check_eps(eps, &eps.to_string())?;
+        check_eps(norm, eps, &eps.to_string())?;
         Ok(Self {
             norm,
             eps,
@@ -126,8 +127,7 @@ impl ThreatModel {
     }
 }
 
-/// A norm ball of any radius (threat models use radii ≤ 1; the Santurkar generator uses an L2
-/// ball of radius 30).
+/// A norm ball of any radius (the Santurkar generator uses an L2 ball of radius 30).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ball {
     /// The norm.
@@ -156,7 +156,7 @@ impl Ball {
     }
 }
 
-/// `8/255` or `0.031` → the number; anything else, or a value outside (0, 1], is an error.
+/// `8/255` or `0.031` → the number; anything else, or a value that is not > 0, is an error.
 pub fn parse_eps(text: &str) -> Result<f64, AttackError> {
     let trimmed = text.trim();
     let value = match trimmed.split_once('/') {
@@ -167,22 +167,24 @@ pub fn parse_eps(text: &str) -> Result<f64, AttackError> {
         }
         None => trimmed.parse().map_err(|_| malformed(text))?,
     };
-    check_eps(value, text)?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(AttackError::Invalid(format!("eps must be > 0, got {text}")));
+    }
     Ok(value)
 }
 
-fn check_eps(value: f64, text: &str) -> Result<(), AttackError> {
-    if value.is_finite() && value > 0.0 && value <= 1.0 {
-        Ok(())
-    } else if value.is_finite() && value > 1.0 {
-        // L2 radii above 1 are legitimate (the Santurkar generator uses 30): allowed by callers
-        // that construct balls directly, not as a threat model's eps.
-        Err(AttackError::Invalid(format!(
-            "eps {text} = {value} is larger than the whole [0, 1] pixel range; eps is in [0, 1] pixel units (e.g. 8/255)"
-        )))
-    } else {
-        Err(AttackError::Invalid(format!("eps must be > 0, got {text}")))
+/// Linf radii above 1 cover the whole [0, 1] pixel range and are refused; L2 radii of any size
+/// are legitimate threat models (ImageNet's L2 3.0, or more on large images).
+fn check_eps(norm: Norm, value: f64, text: &str) -> Result<(), AttackError> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(AttackError::Invalid(format!("eps must be > 0, got {text}")));
     }
+    if norm == Norm::Linf && value > 1.0 {
+        return Err(AttackError::Invalid(format!(
+            "Linf eps {text} = {value} is larger than the whole [0, 1] pixel range; eps is in [0, 1] pixel units (e.g. 8/255)"
+        )));
+    }
+    Ok(())
 }
 
 fn malformed(text: &str) -> AttackError {
@@ -199,9 +201,13 @@ mod tests {
     fn eps_parses_fractions_and_decimals_and_refuses_the_rest() {
         assert!((parse_eps("8/255").unwrap() - 8.0 / 255.0).abs() < 1e-15);
         assert_eq!(parse_eps(" 0.031 ").unwrap(), 0.031);
-        for bad in ["0", "-0.1", "abc", "8/", "1/0", "2", "nan"] {
+        for bad in ["0", "-0.1", "abc", "8/", "1/0", "nan"] {
             assert!(parse_eps(bad).is_err(), "{bad}");
         }
+        // L2 radii above 1 are threat models (ImageNet L2 3.0); Linf ones are not.
+        assert_eq!(ThreatModel::parse(Norm::L2, "3.0").unwrap().eps, 3.0);
+        assert!(ThreatModel::parse(Norm::Linf, "2").is_err());
+        assert!(ThreatModel::new(Norm::L2, 3.0).is_ok());
         assert!(
             parse_eps("0")
                 .unwrap_err()

@@ -41,9 +41,9 @@ fn interior_points(count: usize, seed: u64) -> Vec<f32> {
 
 /// Against a linear classifier the loss-maximising Linf perturbation is `-eps · sign(w)` for
 /// label 1 (it lowers `w·x` as much as the ball allows). Points far from the boundary stay
-/// robust, so each attack returns the point of highest loss it reached: the optimum itself.
+/// robust, so FGSM and PGD return the last point they reached: the optimum itself.
 #[test]
-fn fgsm_pgd_and_apgd_find_the_optimal_linf_perturbation_of_a_linear_model() {
+fn fgsm_and_pgd_find_the_optimal_linf_perturbation_of_a_linear_model() {
     let device = Device::flex();
     let w = weights(1);
     let count = 6;
@@ -58,10 +58,6 @@ fn fgsm_pgd_and_apgd_find_the_optimal_linf_perturbation_of_a_linear_model() {
     let attacks: Vec<Box<dyn Attack>> = vec![
         Box::new(Pgd::fgsm(threat.clone())),
         Box::new(Pgd::madry(threat.clone(), 20)),
-        Box::new(Apgd {
-            iterations: 20,
-            ..Apgd::ce(threat.clone())
-        }),
     ];
     let clean = images(x.clone(), count, SIDE, &device);
     let y = labels(&vec![1; count], &device);
@@ -74,6 +70,57 @@ fn fgsm_pgd_and_apgd_find_the_optimal_linf_perturbation_of_a_linear_model() {
                 "{}: coordinate {i}: {a} vs optimum {optimal}",
                 attack.name()
             );
+        }
+    }
+}
+
+/// A linear model is fooled inside the Linf ball exactly where `w·x + b - eps·‖w‖₁ < 0`. With
+/// the bias set so that half the points sit just inside that margin and half just outside,
+/// APGD-CE must fool exactly the first half (and, as the reference, return the clean point for
+/// the others).
+#[test]
+fn apgd_fools_exactly_the_points_whose_optimum_crosses_the_boundary() {
+    let device = Device::flex();
+    let w = weights(5);
+    let count = 8;
+    let x = interior_points(count, 6);
+    let eps = 0.05f32;
+    let l1: f32 = w.iter().map(|v| v.abs()).sum();
+    // One bias for all: between the 4th and 5th smallest reachable minimum of the score.
+    let scores: Vec<f32> = x
+        .chunks(N)
+        .map(|p| p.iter().zip(&w).map(|(a, b)| a * b).sum())
+        .collect();
+    let mut sorted = scores.clone();
+    sorted.sort_by(f32::total_cmp);
+    let b = eps * l1 - 0.5 * (sorted[3] + sorted[4]);
+    let model = LinearBinary {
+        b,
+        w: w.clone(),
+        quantum: None,
+    };
+    let crosses: Vec<bool> = scores.iter().map(|s| s + b - eps * l1 < 0.0).collect();
+    assert_eq!(crosses.iter().filter(|&&c| c).count(), 4);
+    assert!(scores.iter().all(|s| s + b > 0.0), "every point clean-correct");
+    let threat = ThreatModel::new(Norm::Linf, f64::from(eps)).unwrap();
+    let clean = images(x.clone(), count, SIDE, &device);
+    let y = labels(&vec![1; count], &device);
+    let attack = Apgd {
+        iterations: 20,
+        ..Apgd::ce(threat)
+    };
+    let adversarial = floats(attack.run(&model, &clean, &y, 7).unwrap().adversarial);
+    for (p, (adv, orig)) in adversarial.chunks(N).zip(x.chunks(N)).enumerate() {
+        let fooled = model.score(adv) < 0.0;
+        assert_eq!(fooled, crosses[p], "point {p}");
+        let size = adv
+            .iter()
+            .zip(orig)
+            .fold(0f32, |m, (a, o)| m.max((a - o).abs()));
+        if fooled {
+            assert!(size <= eps + 1e-6, "point {p} left the ball: {size}");
+        } else {
+            assert_eq!(adv, orig, "point {p}: a robust point is returned unchanged");
         }
     }
 }
