@@ -76,8 +76,8 @@ fn the_smoke_table_is_built_sane_and_resumable() {
                 previous = attack.robust_accuracy;
             }
         }
-        if let Some((fid, _)) = &method.scores.fid {
-            assert!(fid.is_finite() && *fid >= 0.0);
+        if let Some(fid) = &method.scores.fid {
+            assert!(fid.value.is_finite() && fid.value >= 0.0);
         }
     }
     // Whether robust training flattens the landscape is a claim checked on real data

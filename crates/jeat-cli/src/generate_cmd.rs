@@ -48,16 +48,24 @@ pub struct GenerateArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// santurkar: return the last iterate instead of the lowest-loss one (the robustness
+    /// library's use_best = False).
+    #[arg(long)]
+    last_iterate: bool,
 }
 
 fn method(args: &GenerateArgs) -> Result<Method> {
     let mut method = Method::parse(&args.method)?;
     match &mut method {
         Method::Santurkar {
-            steps, step_size, ..
+            steps,
+            step_size,
+            use_best,
+            ..
         } => {
             *steps = args.steps.unwrap_or(*steps);
             *step_size = args.step_size.unwrap_or(*step_size);
+            *use_best = !args.last_iterate;
         }
         Method::SgldJoint { sgld } | Method::SgldMarginal { sgld } => {
             sgld.steps = args.steps.unwrap_or(sgld.steps);

@@ -6,7 +6,7 @@
 //! Parts of `jeat` and `prejeat` are our reconstruction of Zhu et al. (ICCV 2021), whose code is
 //! not public; every choice is a field here (see docs/method.md).
 
-use crate::energy::{cross_entropy, marginal_energy};
+use crate::energy::{cross_entropy, joint_energy, marginal_energy};
 use crate::point_loss::{PointLoss, Reference};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -120,6 +120,10 @@ pub struct JeatParams {
     /// Weight of the energy L2 regulariser (default 0; the usual stabiliser of JEM training).
     #[serde(default)]
     pub energy_l2: f64,
+    /// Weight of JEM's `p(x, y)` term, `E(x_adv, y) - E(x̂_y, y)` with `x̂_y` from SGLD on
+    /// `E(x, y)` in a class-conditional buffer (default 0: off).
+    #[serde(default)]
+    pub joint_weight: f64,
     /// The inner attack.
     pub attack: InnerAttack,
     /// A trained checkpoint to start from: required by `prejeat` (a `pgd-at` model).
@@ -177,6 +181,10 @@ pub enum Objective {
         /// Weight of the energy L2 regulariser.
         #[serde(default)]
         energy_l2: f64,
+        /// Weight of JEM's `p(x, y)` term, `E(x, y) - E(x̂_y, y)` with `x̂_y` from SGLD on
+        /// `E(x, y)` in a class-conditional buffer (JEM's `--pxycontrast`; default 0: off).
+        #[serde(default)]
+        joint_weight: f64,
     },
     /// Joint Energy Adversarial Training **[reconstruction]**.
     Jeat(JeatParams),
@@ -195,6 +203,9 @@ pub struct ObjectiveInputs {
     pub adversarial: Option<Tensor<4>>,
     /// `[N, C, H, W]` negative samples, when [`Objective::needs_samples`].
     pub samples: Option<Tensor<4>>,
+    /// `[B, C, H, W]` class-conditional negative samples, one per label of the batch, when
+    /// [`Objective::needs_joint_samples`].
+    pub joint_samples: Option<Tensor<4>>,
 }
 
 /// A loss and its named parts (each a `[1]` tensor, for logging).
@@ -240,18 +251,25 @@ impl Objective {
             Self::Jem {
                 data_noise,
                 energy_l2,
+                joint_weight,
             } => {
-                if !(non_negative(*data_noise) && non_negative(*energy_l2)) {
-                    return bad("data_noise and energy_l2 must be ≥ 0".into());
+                if !(non_negative(*data_noise)
+                    && non_negative(*energy_l2)
+                    && non_negative(*joint_weight))
+                {
+                    return bad("data_noise, energy_l2 and joint_weight must be ≥ 0".into());
                 }
                 Ok(())
             }
             Self::Jeat(params) | Self::Prejeat(params) => {
-                if !(params.lambda >= 0.0
-                    && params.clean_ce_weight >= 0.0
-                    && params.energy_l2 >= 0.0)
+                if !(non_negative(params.lambda)
+                    && non_negative(params.clean_ce_weight)
+                    && non_negative(params.energy_l2)
+                    && non_negative(params.joint_weight))
                 {
-                    return bad("lambda, clean_ce_weight and energy_l2 must be ≥ 0".into());
+                    return bad(
+                        "lambda, clean_ce_weight, energy_l2 and joint_weight must be ≥ 0".into(),
+                    );
                 }
                 if matches!(self, Self::Prejeat(_)) && params.pretrained.is_none() {
                     return bad(
@@ -285,6 +303,19 @@ impl Objective {
         matches!(self, Self::Jem { .. } | Self::Jeat(_) | Self::Prejeat(_))
     }
 
+    /// Whether the objective needs class-conditional samples for its `p(x, y)` term.
+    pub fn needs_joint_samples(&self) -> bool {
+        self.joint_weight() > 0.0
+    }
+
+    fn joint_weight(&self) -> f64 {
+        match self {
+            Self::Jem { joint_weight, .. } => *joint_weight,
+            Self::Jeat(params) | Self::Prejeat(params) => params.joint_weight,
+            _ => 0.0,
+        }
+    }
+
     /// Standard deviation of the noise the training loop adds to the data ([0, 1] units).
     pub fn data_noise(&self) -> f64 {
         match self {
@@ -301,10 +332,14 @@ impl Objective {
         }
     }
 
-    /// The loss of a batch, with `forward` the model in training mode (images → logits).
+    /// The loss of a batch, with `forward` the model in training mode (images → logits) for the
+    /// data and adversarial points, and `forward_samples` the same parameters for the SGLD
+    /// samples (the trainer passes a copy whose batch norms keep their running statistics, so
+    /// that the samples' batch statistics do not leak into them).
     pub fn loss(
         &self,
         forward: impl Fn(Tensor<4>) -> Tensor<2>,
+        forward_samples: impl Fn(Tensor<4>) -> Tensor<2>,
         inputs: ObjectiveInputs,
     ) -> Result<LossParts, ObjectiveError> {
         let name = self.name();
@@ -322,6 +357,15 @@ impl Objective {
                 objective: name,
                 what: "negative samples",
             })
+        };
+        let joint_samples = || {
+            inputs
+                .joint_samples
+                .clone()
+                .ok_or(ObjectiveError::MissingInput {
+                    objective: name,
+                    what: "class-conditional samples",
+                })
         };
         let labels = inputs.labels.clone();
         let mut parts = Vec::new();
@@ -354,23 +398,31 @@ impl Objective {
             Self::Jem { energy_l2, .. } => {
                 let logits = forward(inputs.images);
                 let e_data = marginal_energy(logits.clone());
-                let e_sample = marginal_energy(forward(samples()?));
-                let ce = cross_entropy(logits, labels).mean();
+                let e_sample = marginal_energy(forward_samples(samples()?));
+                let ce = cross_entropy(logits.clone(), labels.clone()).mean();
                 parts.push(("ce_clean", ce.clone()));
-                contrastive(ce, e_data, "e_data", e_sample, 1.0, *energy_l2, &mut parts)
+                let loss = contrastive(ce, e_data, "e_data", e_sample, 1.0, *energy_l2, &mut parts);
+                self.with_joint_term(
+                    loss,
+                    logits,
+                    &labels,
+                    &forward_samples,
+                    joint_samples,
+                    &mut parts,
+                )?
             }
             Self::Jeat(params) | Self::Prejeat(params) => {
                 let adv_logits = forward(adversarial()?);
                 let e_adv = marginal_energy(adv_logits.clone());
-                let e_sample = marginal_energy(forward(samples()?));
-                let mut loss = cross_entropy(adv_logits, labels.clone()).mean();
+                let e_sample = marginal_energy(forward_samples(samples()?));
+                let mut loss = cross_entropy(adv_logits.clone(), labels.clone()).mean();
                 parts.push(("ce_adv", loss.clone()));
                 if params.clean_ce_weight > 0.0 {
-                    let clean = cross_entropy(forward(inputs.images), labels).mean();
+                    let clean = cross_entropy(forward(inputs.images), labels.clone()).mean();
                     parts.push(("ce_clean", clean.clone()));
                     loss = loss + clean * params.clean_ce_weight;
                 }
-                contrastive(
+                let loss = contrastive(
                     loss,
                     e_adv,
                     "e_adv",
@@ -378,10 +430,40 @@ impl Objective {
                     params.lambda,
                     params.energy_l2,
                     &mut parts,
-                )
+                );
+                self.with_joint_term(
+                    loss,
+                    adv_logits,
+                    &labels,
+                    &forward_samples,
+                    joint_samples,
+                    &mut parts,
+                )?
             }
         };
         Ok(LossParts { total, parts })
+    }
+
+    /// `loss + joint_weight · [mean E(positive, y) - mean E(x̂_y, y)]` (JEM's `p(x, y)` term),
+    /// or `loss` when the weight is 0.
+    fn with_joint_term(
+        &self,
+        loss: Tensor<1>,
+        positive_logits: Tensor<2>,
+        labels: &Tensor<1, Int>,
+        forward_samples: &impl Fn(Tensor<4>) -> Tensor<2>,
+        joint_samples: impl FnOnce() -> Result<Tensor<4>, ObjectiveError>,
+        parts: &mut Vec<(&'static str, Tensor<1>)>,
+    ) -> Result<Tensor<1>, ObjectiveError> {
+        let weight = self.joint_weight();
+        if weight <= 0.0 {
+            return Ok(loss);
+        }
+        let e_positive = joint_energy(positive_logits, labels.clone()).mean();
+        let e_sample = joint_energy(forward_samples(joint_samples()?), labels.clone()).mean();
+        parts.push(("e_joint_data", e_positive.clone().detach()));
+        parts.push(("e_joint_sample", e_sample.clone().detach()));
+        Ok(loss + (e_positive - e_sample) * weight)
     }
 }
 

@@ -61,11 +61,13 @@ fn standard_loss_equals_burns_cross_entropy() {
     let parts = Objective::Standard
         .loss(
             |x| model.forward(x),
+            |x| model.forward(x),
             ObjectiveInputs {
                 images: x.clone(),
                 labels: y.clone(),
                 adversarial: None,
                 samples: None,
+                joint_samples: None,
             },
         )
         .unwrap();
@@ -105,11 +107,13 @@ fn one_jeat_step_lowers_adversarial_joint_energy_and_raises_sample_energy() {
     let parts = jeat()
         .loss(
             |x| model.forward(x),
+            |x| model.forward(x),
             ObjectiveInputs {
                 images: images(16, 4, &device),
                 labels: y.clone(),
                 adversarial: Some(x_adv.clone()),
                 samples: Some(x_hat.clone()),
+                joint_samples: None,
             },
         )
         .unwrap();
@@ -128,6 +132,159 @@ fn one_jeat_step_lowers_adversarial_joint_energy_and_raises_sample_energy() {
     );
 }
 
+/// Host-side float64 formulas of the quantities the objectives are made of, written from the
+/// definitions (not with this crate's functions).
+mod formula {
+    pub fn rows(logits: &[f32], classes: usize) -> Vec<Vec<f64>> {
+        logits
+            .chunks(classes)
+            .map(|r| r.iter().map(|&v| f64::from(v)).collect())
+            .collect()
+    }
+
+    fn logsumexp(row: &[f64]) -> f64 {
+        let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        max + row.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
+    }
+
+    pub fn mean(values: impl Iterator<Item = f64>) -> f64 {
+        let values: Vec<f64> = values.collect();
+        values.iter().sum::<f64>() / values.len() as f64
+    }
+
+    /// mean over rows of -log softmax(row)[y].
+    pub fn ce(rows: &[Vec<f64>], labels: &[usize]) -> f64 {
+        mean(rows.iter().zip(labels).map(|(r, &y)| logsumexp(r) - r[y]))
+    }
+
+    /// E(x) = -logsumexp, per row.
+    pub fn e_marginal(rows: &[Vec<f64>]) -> Vec<f64> {
+        rows.iter().map(|r| -logsumexp(r)).collect()
+    }
+
+    /// E(x, y) = -f(x)[y], per row.
+    pub fn e_joint(rows: &[Vec<f64>], labels: &[usize]) -> Vec<f64> {
+        rows.iter().zip(labels).map(|(r, &y)| -r[y]).collect()
+    }
+
+    /// mean over rows of KL(softmax(clean) ‖ softmax(adv)).
+    pub fn kl(clean: &[Vec<f64>], adv: &[Vec<f64>]) -> f64 {
+        mean(clean.iter().zip(adv).map(|(c, a)| {
+            let (lc, la) = (logsumexp(c), logsumexp(a));
+            c.iter()
+                .zip(a)
+                .map(|(ci, ai)| (ci - lc).exp() * ((ci - lc) - (ai - la)))
+                .sum::<f64>()
+        }))
+    }
+}
+
+/// Every objective's loss equals its formula, with the samples' forward pass the one asked for.
+#[test]
+fn every_objective_equals_its_formula() {
+    let device = Device::flex();
+    let model = Tiny::new(&device);
+    // The samples go through another model: the loss must use the samples' forward pass there.
+    let sample_model = Tiny::new(&device);
+    let n = 8;
+    let (x, x_adv, x_hat, x_hat_y) = (
+        images(n, 11, &device),
+        images(n, 12, &device),
+        images(n, 13, &device),
+        images(n, 14, &device),
+    );
+    let y = labels(n, &device);
+    let label_values: Vec<usize> = (0..n).map(|i| i % 5).collect();
+    let host = |m: &Tiny, t: &Tensor<4>| {
+        let values: Vec<f32> = m
+            .forward(t.clone())
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
+        formula::rows(&values, 5)
+    };
+    let (clean, adv) = (host(&model, &x), host(&model, &x_adv));
+    let (samples, joint_samples) = (host(&sample_model, &x_hat), host(&sample_model, &x_hat_y));
+    let mean = |v: Vec<f64>| formula::mean(v.into_iter());
+    let squares = |v: Vec<f64>| formula::mean(v.into_iter().map(|e| e * e));
+    let e_joint_term = |positive: &[Vec<f64>]| {
+        mean(formula::e_joint(positive, &label_values))
+            - mean(formula::e_joint(&joint_samples, &label_values))
+    };
+    let attack = InnerAttack::madry(0.1, 3);
+    let jeat_params = |lambda: f64, clean_ce_weight: f64, energy_l2: f64, joint_weight: f64| {
+        jeat_energy::objective::JeatParams {
+            lambda,
+            attack_loss: jeat_energy::AttackLoss::CrossEntropy,
+            clean_ce_weight,
+            energy_l2,
+            joint_weight,
+            attack,
+            pretrained: Some("pgd-at.safetensors".into()),
+        }
+    };
+    let cases: Vec<(Objective, f64)> = vec![
+        (Objective::Standard, formula::ce(&clean, &label_values)),
+        (
+            Objective::PgdAt { attack },
+            formula::ce(&adv, &label_values),
+        ),
+        (
+            Objective::Trades { beta: 6.0, attack },
+            formula::ce(&clean, &label_values) + 6.0 * formula::kl(&clean, &adv),
+        ),
+        (
+            Objective::Jem {
+                data_noise: 0.0,
+                energy_l2: 0.3,
+                joint_weight: 0.7,
+            },
+            formula::ce(&clean, &label_values) + mean(formula::e_marginal(&clean))
+                - mean(formula::e_marginal(&samples))
+                + 0.3
+                    * (squares(formula::e_marginal(&clean))
+                        + squares(formula::e_marginal(&samples)))
+                + 0.7 * e_joint_term(&clean),
+        ),
+        (
+            Objective::Jeat(jeat_params(1.0, 0.0, 0.0, 0.0)),
+            formula::ce(&adv, &label_values) + mean(formula::e_marginal(&adv))
+                - mean(formula::e_marginal(&samples)),
+        ),
+        (
+            Objective::Prejeat(jeat_params(0.5, 0.25, 0.1, 2.0)),
+            formula::ce(&adv, &label_values)
+                + 0.25 * formula::ce(&clean, &label_values)
+                + 0.5 * (mean(formula::e_marginal(&adv)) - mean(formula::e_marginal(&samples)))
+                + 0.1
+                    * (squares(formula::e_marginal(&adv)) + squares(formula::e_marginal(&samples)))
+                + 2.0 * e_joint_term(&adv),
+        ),
+    ];
+    for (objective, expected) in cases {
+        let parts = objective
+            .loss(
+                |t| model.forward(t),
+                |t| sample_model.forward(t),
+                ObjectiveInputs {
+                    images: x.clone(),
+                    labels: y.clone(),
+                    adversarial: Some(x_adv.clone()),
+                    samples: Some(x_hat.clone()),
+                    joint_samples: Some(x_hat_y.clone()),
+                },
+            )
+            .unwrap();
+        let ours = scalar(parts.total);
+        assert!(
+            (ours - expected).abs() < 1e-4 * expected.abs().max(1.0),
+            "{}: loss {ours}, formula {expected}",
+            objective.name()
+        );
+    }
+}
+
 #[test]
 fn missing_points_and_bad_parameters_are_named() {
     let device = Device::flex();
@@ -135,11 +292,13 @@ fn missing_points_and_bad_parameters_are_named() {
     let err = jeat()
         .loss(
             |x| model.forward(x),
+            |x| model.forward(x),
             ObjectiveInputs {
                 images: images(2, 0, &device),
                 labels: labels(2, &device),
                 adversarial: None,
                 samples: None,
+                joint_samples: None,
             },
         )
         .unwrap_err();

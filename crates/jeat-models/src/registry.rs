@@ -149,6 +149,26 @@ impl Model {
     }
 }
 
+impl Model {
+    /// The same model (same parameters, so gradients reach them) with every batch norm in
+    /// inference behaviour: it normalises with its running statistics and does not update
+    /// them. Used for the forward pass on SGLD samples during training, whose batch statistics
+    /// must not leak into the running statistics that attacks and validation use. (Every other
+    /// flag, such as dropout's, is switched off too.)
+    pub fn with_frozen_batch_norm(&self) -> Self {
+        struct FlagsOff;
+        impl burn::module::ModuleMapper for FlagsOff {
+            fn map_flag(
+                &mut self,
+                flag: burn::module::Param<burn::module::Flag>,
+            ) -> burn::module::Param<burn::module::Flag> {
+                flag.with_value(false)
+            }
+        }
+        self.clone().map(&mut FlagsOff)
+    }
+}
+
 impl Classifier for Model {
     fn logits(&self, images: Tensor<4>) -> Tensor<2> {
         self.forward(images)

@@ -36,17 +36,23 @@ pub struct Draw {
 pub struct ReplayBuffer {
     shape: [usize; 3],
     samples: Vec<f32>,
+    /// JEM's class-conditional buffer: `Some(K)` splits the slots into K equal parts, part `k`
+    /// holding chains for class `k` (see [`ReplayBuffer::draw_for`]).
+    classes: Option<usize>,
     /// Probability that a drawn chain restarts from fresh noise (JEM: 0.05).
     pub reinit_probability: f64,
     /// Where fresh chains start.
     pub init: BufferInit,
 }
 
+/// `count` fresh chain starts; with class-Gaussian starts, of the given `classes` (one per
+/// start) or of uniformly random ones.
 fn fresh(
     count: usize,
     shape: [usize; 3],
     init: BufferInit,
     seeds: Option<&ClassGaussians>,
+    classes: Option<&[usize]>,
     seed: u64,
 ) -> Result<Vec<f32>, SamplingError> {
     let d = shape.iter().product::<usize>();
@@ -59,9 +65,12 @@ fn fresh(
         }
         (BufferInit::ClassGaussian, Some(seeds)) => {
             let mut rng = rng::generator(rng::derive(seed, &[1]));
-            let classes: Vec<usize> = (0..count)
-                .map(|_| rng.random_range(0..seeds.num_classes()))
-                .collect();
+            let classes: Vec<usize> = match classes {
+                Some(classes) => classes.to_vec(),
+                None => (0..count)
+                    .map(|_| rng.random_range(0..seeds.num_classes()))
+                    .collect(),
+            };
             Ok(seeds
                 .sample_raw(&classes, seed)
                 .into_iter()
@@ -91,10 +100,49 @@ impl ReplayBuffer {
         }
         Ok(Self {
             shape,
-            samples: fresh(size, shape, init, seeds, seed)?,
+            samples: fresh(size, shape, init, seeds, None, seed)?,
+            classes: None,
             reinit_probability,
             init,
         })
+    }
+
+    /// JEM's class-conditional buffer of `classes` equal parts (`size` is rounded down to a
+    /// multiple of `classes`); with class-Gaussian starts, part `k` starts from class `k`'s seeds.
+    pub fn class_conditional(
+        size: usize,
+        classes: usize,
+        shape: [usize; 3],
+        reinit_probability: f64,
+        init: BufferInit,
+        seeds: Option<&ClassGaussians>,
+        seed: u64,
+    ) -> Result<Self, SamplingError> {
+        let per_class = size / classes.max(1);
+        if classes == 0 || per_class == 0 {
+            return Err(SamplingError::Invalid(format!(
+                "a class-conditional replay buffer needs at least one slot per class, got {size} slots for {classes} classes"
+            )));
+        }
+        let mut buffer = Self::new(
+            per_class * classes,
+            shape,
+            reinit_probability,
+            init,
+            seeds,
+            seed,
+        )?;
+        if init == BufferInit::ClassGaussian {
+            let owners: Vec<usize> = (0..per_class * classes).map(|s| s / per_class).collect();
+            buffer.samples = fresh(owners.len(), shape, init, seeds, Some(&owners), seed)?;
+        }
+        buffer.classes = Some(classes);
+        Ok(buffer)
+    }
+
+    /// The number of classes of a class-conditional buffer.
+    pub fn classes(&self) -> Option<usize> {
+        self.classes
     }
 
     /// Stored samples.
@@ -121,20 +169,71 @@ impl ReplayBuffer {
         seed: u64,
         device: &Device,
     ) -> Result<Draw, SamplingError> {
-        let d = self.shape.iter().product::<usize>();
         let mut rng = rng::generator(seed);
         let slots: Vec<usize> = (0..batch)
             .map(|_| rng.random_range(0..self.len()))
             .collect();
+        self.starts(slots, None, seeds, &mut rng, seed, device)
+    }
+
+    /// Chain starts for `labels` from a class-conditional buffer (JEM's `sample_q(f, y=y)`):
+    /// each from a uniformly chosen slot of its class's part, or, with probability `rho`, fresh
+    /// (from its class's Gaussian with class-Gaussian starts).
+    pub fn draw_for(
+        &self,
+        labels: &[usize],
+        seeds: Option<&ClassGaussians>,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Draw, SamplingError> {
+        let Some(classes) = self.classes else {
+            return Err(SamplingError::Invalid(
+                "samples for given labels need a class-conditional replay buffer (sampler.class_conditional = true)".into(),
+            ));
+        };
+        let per_class = self.len() / classes;
+        if let Some(&bad) = labels.iter().find(|&&y| y >= classes) {
+            return Err(SamplingError::Invalid(format!(
+                "label {bad} is outside the buffer's {classes} classes"
+            )));
+        }
+        let mut rng = rng::generator(seed);
+        let slots: Vec<usize> = labels
+            .iter()
+            .map(|&y| y * per_class + rng.random_range(0..per_class))
+            .collect();
+        self.starts(slots, Some(labels), seeds, &mut rng, seed, device)
+    }
+
+    fn starts(
+        &self,
+        slots: Vec<usize>,
+        labels: Option<&[usize]>,
+        seeds: Option<&ClassGaussians>,
+        rng: &mut impl Rng,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Draw, SamplingError> {
+        let d = self.shape.iter().product::<usize>();
+        let batch = slots.len();
         let restart: Vec<bool> = (0..batch)
             .map(|_| rng.random_bool(self.reinit_probability))
             .collect();
         let reinitialised = restart.iter().filter(|&&r| r).count();
+        let restart_classes: Option<Vec<usize>> = labels.map(|labels| {
+            labels
+                .iter()
+                .zip(&restart)
+                .filter(|(_, r)| **r)
+                .map(|(&y, _)| y)
+                .collect()
+        });
         let noise = fresh(
             reinitialised,
             self.shape,
             self.init,
             seeds,
+            restart_classes.as_deref(),
             rng::derive(seed, &[2]),
         )?;
         let mut values = Vec::with_capacity(batch * d);
@@ -189,10 +288,13 @@ impl ReplayBuffer {
             &bytes,
         )
         .map_err(|e| SamplingError::io(path, e))?;
-        let metadata = std::collections::HashMap::from([
+        let mut metadata = std::collections::HashMap::from([
             ("rho".to_string(), self.reinit_probability.to_string()),
             ("init".to_string(), format!("{:?}", self.init)),
         ]);
+        if let Some(classes) = self.classes {
+            metadata.insert("classes".to_string(), classes.to_string());
+        }
         let data = safetensors::serialize([("samples", view)], Some(metadata))
             .map_err(|e| SamplingError::io(path, e))?;
         let mut tmp = path.as_os_str().to_owned();
@@ -235,9 +337,11 @@ impl ReplayBuffer {
             Some("ClassGaussian") => BufferInit::ClassGaussian,
             _ => BufferInit::Uniform,
         };
+        let classes = metadata.get("classes").and_then(|v| v.parse().ok());
         Ok(Self {
             shape: [shape[1], shape[2], shape[3]],
             samples,
+            classes,
             reinit_probability,
             init,
         })

@@ -34,6 +34,10 @@ pub enum Method {
         step_size: f64,
         /// Steps (60).
         steps: usize,
+        /// Return each image's lowest-loss iterate instead of the last one (the robustness
+        /// library's `use_best`, its default).
+        #[serde(default = "yes")]
+        use_best: bool,
     },
     /// SGLD on `E(x, y)` from Gaussian seeds.
     SgldJoint {
@@ -47,23 +51,28 @@ pub enum Method {
     },
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// The generator names, for help texts.
 pub const METHOD_NAMES: &str = "santurkar, sgld-joint, sgld-marginal";
 
 impl Method {
-    /// Santurkar et al.'s parameters.
+    /// Santurkar et al.'s parameters, keeping the best iterate as the robustness library does.
     pub fn santurkar() -> Self {
         Self::Santurkar {
             radius: 30.0,
             step_size: 0.5,
             steps: 60,
+            use_best: true,
         }
     }
 
     /// A generator by name with its default parameters (SGLD: 200 steps of JEM's step size and
-    /// noise).
+    /// noise, clamped to the image range).
     pub fn parse(name: &str) -> Result<Self, SamplingError> {
-        let sgld = SgldConfig::from_jem_units(200, 1.0, 0.01);
+        let sgld = SgldConfig::from_jem_units(200, 1.0, 0.01).clamped();
         match name {
             "santurkar" => Ok(Self::santurkar()),
             "sgld-joint" => Ok(Self::SgldJoint { sgld }),
@@ -145,6 +154,7 @@ pub fn generate(
                 radius,
                 step_size,
                 steps,
+                use_best,
             } => {
                 let start = seeds
                     .expect("checked above")
@@ -164,16 +174,30 @@ pub fn generate(
                     fail_on_non_finite: true,
                 };
                 let reference = Reference::labels(label_tensor(batch, device));
+                let mut best = BestIterate::default();
                 let outcome = engine.run(
                     model,
                     start.clone(),
                     Some(&start),
                     &reference,
                     batch_seed,
-                    &mut |_| {},
+                    &mut |visit| {
+                        if *use_best {
+                            best.visit(visit.x, visit.loss);
+                        }
+                    },
                 )?;
+                let images = match use_best {
+                    true => {
+                        let last = PointLoss::CrossEntropy
+                            .per_point(model.logits(outcome.x.clone()), &reference);
+                        best.visit(&outcome.x, &last);
+                        best.into_images().expect("at least the last iterate")
+                    }
+                    false => outcome.x,
+                };
                 Generated {
-                    images: outcome.x,
+                    images,
                     labels: batch.to_vec(),
                 }
             }
@@ -218,6 +242,37 @@ pub fn generate(
         sink(generated)?;
     }
     Ok(())
+}
+
+/// Per point, the iterate of lowest loss seen so far (the robustness library's `use_best` for a
+/// targeted attack: a later iterate replaces the best only when its loss is strictly lower).
+#[derive(Debug, Default)]
+struct BestIterate {
+    best: Option<(Tensor<4>, Vec<f32>)>,
+}
+
+impl BestIterate {
+    /// Records iterates `x` `[B, C, H, W]` with losses `loss` `[B]`.
+    fn visit(&mut self, x: &Tensor<4>, loss: &Tensor<1>) {
+        let loss = jeat_attacks::util::floats(loss.clone());
+        self.best = Some(match self.best.take() {
+            None => (x.clone(), loss),
+            Some((images, mut best)) => {
+                let better: Vec<bool> = loss.iter().zip(&best).map(|(l, b)| l < b).collect();
+                for ((b, l), &keep) in best.iter_mut().zip(&loss).zip(&better) {
+                    if keep {
+                        *b = *l;
+                    }
+                }
+                let mask = jeat_attacks::util::point_mask(&better, x.dims(), &x.device());
+                (images.mask_where(mask, x.clone()), best)
+            }
+        });
+    }
+
+    fn into_images(self) -> Option<Tensor<4>> {
+        self.best.map(|(images, _)| images)
+    }
 }
 
 /// [`generate`], collecting every batch: `[N, C, H, W]` and the labels.

@@ -1,5 +1,6 @@
-//! Stochastic gradient Langevin dynamics: `x ← clamp(x - alpha · ∇x E + sigma · N(0, I))`, on
-//! the marginal energy `E(x)` or the joint energy `E(x, y)`. One configuration of the engine of
+//! Stochastic gradient Langevin dynamics: `x ← x - alpha · ∇x E + sigma · N(0, I)` (clamped to
+//! [0, 1] when asked: the generators do, JEM's training chain does not), on the marginal energy
+//! `E(x)` or the joint energy `E(x, y)`. One configuration of the engine of
 //! `jeat-attacks`: descent on an energy, raw gradient steps, Gaussian noise, no ball.
 
 use crate::error::SamplingError;
@@ -28,31 +29,36 @@ pub struct SgldConfig {
     pub step_size: f64,
     /// Noise standard deviation `sigma`, [0, 1] units (JEM's 0.01 in [-1, 1] units = 0.005).
     pub noise: f64,
-    /// Clamp every step to the data range [0, 1].
-    #[serde(default = "yes")]
+    /// Clamp every step to the data range [0, 1] (default: no, as JEM's sampler).
+    #[serde(default)]
     pub clamp: bool,
 }
 
-fn yes() -> bool {
-    true
-}
-
 impl Default for SgldConfig {
-    /// JEM's chain: 20 steps of alpha 1, sigma 0.01 in [-1, 1] units.
+    /// JEM's chain: 20 steps of alpha 1, sigma 0.01 in [-1, 1] units, not clamped.
     fn default() -> Self {
         Self::from_jem_units(20, 1.0, 0.01)
     }
 }
 
 impl SgldConfig {
-    /// A chain given in JEM's [-1, 1] input units. With `x' = 2x - 1`, `∇x' E = ∇x E / 2`, so
-    /// a step `x' ← x' - a ∇x' E + s ε` is `x ← x - (a / 4) ∇x E + (s / 2) ε` in [0, 1] units.
+    /// A chain given in JEM's [-1, 1] input units, not clamped (as JEM's `sample_q`). With
+    /// `x' = 2x - 1`, `∇x' E = ∇x E / 2`, so a step `x' ← x' - a ∇x' E + s ε` is
+    /// `x ← x - (a / 4) ∇x E + (s / 2) ε` in [0, 1] units.
     pub fn from_jem_units(steps: usize, step_size: f64, noise: f64) -> Self {
         Self {
             steps,
             step_size: step_size / 4.0,
             noise: noise / 2.0,
+            clamp: false,
+        }
+    }
+
+    /// The same chain, clamped to [0, 1] after every step (for generating images).
+    pub fn clamped(self) -> Self {
+        Self {
             clamp: true,
+            ..self
         }
     }
 

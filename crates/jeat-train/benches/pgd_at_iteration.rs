@@ -50,11 +50,13 @@ fn main() {
         let loss = objective
             .loss(
                 |x| model.forward(x),
+                |x| model.forward(x),
                 ObjectiveInputs {
                     images: images.clone(),
                     labels: labels.clone(),
                     adversarial: Some(adversarial),
                     samples: None,
+                    joint_samples: None,
                 },
             )
             .unwrap();

@@ -192,9 +192,29 @@ pub struct SamplerConfig {
     /// Samples per training step (default: the batch size).
     #[serde(default)]
     pub batch_size: Option<usize>,
-    /// The chain, [0, 1] units (default: JEM's 20 steps, alpha 0.25, sigma 0.005).
+    /// The chain, [0, 1] units (default: JEM's 20 steps, alpha 0.25, sigma 0.005, no clamp).
     #[serde(default)]
     pub sgld: SgldConfig,
+    /// JEM's class-conditional buffer (one part per class); required by the objectives'
+    /// `joint_weight` (`p(x, y)`) term.
+    #[serde(default)]
+    pub class_conditional: bool,
+    /// How batch norm treats the samples in the loss's forward pass.
+    #[serde(default)]
+    pub batch_norm: SampleBatchNorm,
+}
+
+/// How batch norm treats SGLD samples in the loss's forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SampleBatchNorm {
+    /// Normalise them with the running statistics and leave those untouched (default): the
+    /// running statistics, which every attack and validation uses, stay those of the data.
+    #[default]
+    RunningStatistics,
+    /// Normalise them with their own batch statistics and let those flow into the running
+    /// statistics (what JEM's PyTorch code does with a batch-norm network).
+    UpdateRunning,
 }
 
 fn default_buffer() -> usize {
@@ -215,6 +235,8 @@ impl Default for SamplerConfig {
             init: uniform_init(),
             batch_size: None,
             sgld: SgldConfig::default(),
+            class_conditional: false,
+            batch_norm: SampleBatchNorm::default(),
         }
     }
 }
@@ -487,6 +509,11 @@ impl TrainConfig {
         if self.data.validation == 0 {
             return bad("data.validation must be ≥ 1 (the best checkpoint is chosen on it)".into());
         }
+        if self.objective.needs_joint_samples() && !self.sampler.class_conditional {
+            return bad(
+                "objective.joint_weight > 0 needs JEM's class-conditional buffer: set sampler.class_conditional = true".into(),
+            );
+        }
         if self.objective.needs_samples() && !(0.0..=1.0).contains(&self.sampler.reinit) {
             return bad(format!(
                 "sampler.reinit must be in [0, 1], got {}",
@@ -537,6 +564,20 @@ impl TrainConfig {
 }
 
 /// The objective of a preset method at `eps` with `steps` PGD steps.
+/// The radius TRADES' reference code trains CIFAR-10 with (0.031, not 8/255).
+pub const TRADES_CIFAR_EPS: f64 = 0.031;
+
+/// TRADES' inner attack as its reference code runs it (CIFAR-10: eps 0.031, step 0.007, 10
+/// steps, start `x + 0.001 · N(0, I)`); at another radius, the same step-to-radius ratio.
+pub fn trades_attack(eps: f64, steps: usize) -> InnerAttack {
+    InnerAttack {
+        eps,
+        step_size: eps * (0.007 / TRADES_CIFAR_EPS),
+        steps,
+        start: jeat_energy::InnerStart::Gaussian { std: 0.001 },
+    }
+}
+
 pub fn objective_for(
     method: &str,
     eps: f64,
@@ -549,6 +590,7 @@ pub fn objective_for(
         attack_loss: jeat_energy::AttackLoss::CrossEntropy,
         clean_ce_weight: 0.0,
         energy_l2: 0.0,
+        joint_weight: 0.0,
         attack,
         pretrained: pretrained.clone(),
     };
@@ -557,14 +599,12 @@ pub fn objective_for(
         "pgd-at" => Objective::PgdAt { attack },
         "trades" => Objective::Trades {
             beta: 6.0,
-            attack: InnerAttack {
-                start: jeat_energy::InnerStart::Gaussian { std: 0.001 },
-                ..attack
-            },
+            attack: trades_attack(eps, steps),
         },
         "jem" => Objective::Jem {
             data_noise: 0.015,
             energy_l2: 0.0,
+            joint_weight: 0.0,
         },
         "jeat" => Objective::Jeat(jeat()),
         "prejeat" => Objective::Prejeat(jeat()),

@@ -58,28 +58,47 @@ pub fn adversarial(
         .x)
 }
 
-/// Negative samples: a draw from the buffer, advanced by SGLD on `E(x)`. The buffer itself is
-/// not touched; write the result back once the step that used it is accepted.
+/// Negative samples: a draw from the buffer advanced by SGLD, on `E(x)` (`labels` `None`:
+/// `sampler.batch_size` or `batch` samples) or, for JEM's `p(x, y)` term, on `E(x, y)` from the
+/// class-conditional buffer, one per label of `labels` `[B]`. The buffer itself is not touched;
+/// write the result back once the step that used it is accepted.
+#[allow(clippy::too_many_arguments)]
 pub fn negative_samples(
     model: &dyn Classifier,
     buffer: &ReplayBuffer,
     seeds: Option<&ClassGaussians>,
     sampler: &SamplerConfig,
     batch: usize,
+    labels: Option<&Tensor<1, Int>>,
     seed: u64,
     device: &Device,
 ) -> Result<(Draw, Tensor<4>), TrainError> {
-    let draw = buffer.draw(
-        sampler.batch_size.unwrap_or(batch),
-        seeds,
-        rng::derive(seed, &[0]),
-        device,
-    )?;
+    let draw_seed = rng::derive(seed, &[0]);
+    let (draw, energy) = match labels {
+        None => (
+            buffer.draw(
+                sampler.batch_size.unwrap_or(batch),
+                seeds,
+                draw_seed,
+                device,
+            )?,
+            Energy::Marginal,
+        ),
+        Some(labels) => (
+            buffer.draw_for(
+                &jeat_attacks::util::ints(labels.clone()),
+                seeds,
+                draw_seed,
+                device,
+            )?,
+            Energy::Joint,
+        ),
+    };
     let samples = sampler.sgld.run(
         model,
         draw.images.clone(),
-        Energy::Marginal,
-        None,
+        energy,
+        labels.cloned(),
         rng::derive(seed, &[1]),
     )?;
     Ok((draw, samples))

@@ -5,7 +5,7 @@
 //! from the seed and the step's position, so a resumed run continues exactly.
 
 use crate::checkpoint::{self, RunState};
-use crate::config::{Selection, TrainConfig};
+use crate::config::{SampleBatchNorm, Selection, TrainConfig};
 use crate::error::TrainError;
 use crate::evaluate::{Validation, validate};
 use crate::inner;
@@ -197,15 +197,31 @@ impl Trainer {
         };
         let buffer = match needs_samples {
             true => {
-                let shape = train.shape();
-                Some(ReplayBuffer::new(
-                    config.sampler.buffer_size,
-                    [shape.channels, shape.height, shape.width],
-                    config.sampler.reinit,
-                    config.sampler.init,
-                    seeds.as_ref(),
-                    rng::derive(seed, &[0xb0f]),
-                )?)
+                let shape = [
+                    train.shape().channels,
+                    train.shape().height,
+                    train.shape().width,
+                ];
+                let buffer_seed = rng::derive(seed, &[0xb0f]);
+                Some(match config.sampler.class_conditional {
+                    true => ReplayBuffer::class_conditional(
+                        config.sampler.buffer_size,
+                        train.num_classes(),
+                        shape,
+                        config.sampler.reinit,
+                        config.sampler.init,
+                        seeds.as_ref(),
+                        buffer_seed,
+                    )?,
+                    false => ReplayBuffer::new(
+                        config.sampler.buffer_size,
+                        shape,
+                        config.sampler.reinit,
+                        config.sampler.init,
+                        seeds.as_ref(),
+                        buffer_seed,
+                    )?,
+                })
             }
             false => None,
         };
@@ -466,7 +482,7 @@ impl Trainer {
         let objective = self.config.objective.clone();
 
         // The extra points, on the inference-mode snapshot.
-        let (adversarial, negatives) = {
+        let (adversarial, negatives, joint_negatives) = {
             let valid = self.model().valid();
             let adversarial = match objective.inner_attack() {
                 Some((attack, loss)) => Some(inner::adversarial(
@@ -479,37 +495,59 @@ impl Trainer {
                 )?),
                 None => None,
             };
-            let negatives = match &self.buffer {
-                Some(buffer) => match inner::negative_samples(
+            let sample = |labels: Option<&Tensor<1, Int>>, purpose: u64| match &self.buffer {
+                Some(buffer) => inner::negative_samples(
                     &valid,
                     buffer,
                     self.seeds.as_ref(),
                     &self.config.sampler,
                     indices.len(),
-                    rng::derive(step_seed, &[2]),
+                    labels,
+                    rng::derive(step_seed, &[purpose]),
                     &self.plain,
-                ) {
-                    Ok(negatives) => Some(negatives),
-                    Err(TrainError::Sampling(e)) => return Ok(StepResult::Diverged(e.to_string())),
+                )
+                .map(Some),
+                None => Ok(None),
+            };
+            let negatives = match sample(None, 2) {
+                Ok(negatives) => negatives,
+                Err(TrainError::Sampling(e)) => return Ok(StepResult::Diverged(e.to_string())),
+                Err(e) => return Err(e),
+            };
+            let joint_negatives = match objective.needs_joint_samples() {
+                true => match sample(Some(&labels), 5) {
+                    Ok(negatives) => negatives,
+                    Err(TrainError::Sampling(e)) => {
+                        return Ok(StepResult::Diverged(e.to_string()));
+                    }
                     Err(e) => return Err(e),
                 },
-                None => None,
+                false => None,
             };
-            (adversarial, negatives)
+            (adversarial, negatives, joint_negatives)
         };
 
         let model = self.model.take().expect("model present");
+        let sample_model = match self.config.sampler.batch_norm {
+            SampleBatchNorm::RunningStatistics if objective.needs_samples() => {
+                Some(model.with_frozen_batch_norm())
+            }
+            _ => None,
+        };
         let parts = objective
             .loss(
                 |x| model.forward(x),
+                |x| sample_model.as_ref().unwrap_or(&model).forward(x),
                 ObjectiveInputs {
                     images,
                     labels,
                     adversarial,
                     samples: negatives.as_ref().map(|(_, samples)| samples.clone()),
+                    joint_samples: joint_negatives.as_ref().map(|(_, samples)| samples.clone()),
                 },
             )
             .map_err(|e| TrainError::Config(e.to_string()))?;
+        drop(sample_model);
         let total = f64::from(parts.total.clone().into_scalar::<f32>());
         let mut values = BTreeMap::from([("loss".to_string(), total)]);
         for (name, value) in &parts.parts {
@@ -547,8 +585,10 @@ impl Trainer {
         }
         let grads = GradientsParams::from_grads(parts.total.backward(), &model);
         self.model = Some(self.optimizer.step(lr, model, grads));
-        if let (Some(buffer), Some((draw, samples))) = (self.buffer.as_mut(), negatives) {
-            buffer.write_back(&draw.slots, samples);
+        if let Some(buffer) = self.buffer.as_mut() {
+            for (draw, samples) in negatives.into_iter().chain(joint_negatives) {
+                buffer.write_back(&draw.slots, samples);
+            }
         }
         Ok(StepResult::Done(values, total))
     }
