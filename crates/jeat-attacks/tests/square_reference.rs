@@ -48,7 +48,12 @@ fn l2_query(x: &[f32], delta: &[f32], n: usize, eps: f64) -> Vec<f32> {
     let mut out = Vec::with_capacity(x.len());
     for p in 0..n {
         let row = &delta[p * d..(p + 1) * d];
-        let norm = row.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt() + 1e-12;
+        let norm = row
+            .iter()
+            .map(|&v| f64::from(v).powi(2))
+            .sum::<f64>()
+            .sqrt()
+            + 1e-12;
         for (xi, di) in x[p * d..(p + 1) * d].iter().zip(row) {
             out.push((f64::from(*xi) + f64::from(*di) / norm * eps).clamp(0.0, 1.0) as f32);
         }
@@ -103,7 +108,10 @@ fn the_linf_stripes_match_the_reference() {
     let dims = [2, 3, 16, 16];
     let device = Device::flex();
     let x = Tensor::<4>::from_data(TensorData::new(floats(&l2["x"]), dims), &device);
-    let signs = Tensor::<4>::from_data(TensorData::new(floats(&linf["signs"]), [2, 3, 1, 16]), &device);
+    let signs = Tensor::<4>::from_data(
+        TensorData::new(floats(&linf["signs"]), [2, 3, 1, 16]),
+        &device,
+    );
     let ours: Vec<f32> = linf_initial(&x, signs, linf["eps"].as_f64().unwrap())
         .into_data()
         .try_to_vec()
@@ -118,7 +126,11 @@ fn the_l2_initialisation_and_proposal_match_the_reference() {
     let (n, dims) = (2, [2, 3, 16, 16]);
     let eps = l2["eps"].as_f64().unwrap();
     let x = floats(&l2["x"]);
-    let delta = l2_initial_delta(dims, &bools(&l2["init_transposed"]), &floats(&l2["init_signs"]));
+    let delta = l2_initial_delta(
+        dims,
+        &bools(&l2["init_transposed"]),
+        &floats(&l2["init_signs"]),
+    );
     let initial = floats(&l2["initial"]);
     assert_close(&l2_query(&x, &delta, n, eps), &initial, "L2 initialisation");
 
@@ -149,5 +161,9 @@ fn the_l2_initialisation_and_proposal_match_the_reference() {
         l2["proposal_transposed"].as_bool().unwrap(),
     );
     let flat: Vec<f32> = rows.concat();
-    assert_close(&l2_query(&x, &flat, n, eps), &floats(&l2["proposal"]), "L2 proposal");
+    assert_close(
+        &l2_query(&x, &flat, n, eps),
+        &floats(&l2["proposal"]),
+        "L2 proposal",
+    );
 }

@@ -202,10 +202,13 @@ fn fetching_fashion_mnist_end_to_end_from_a_mirror() {
         .map(|n| std::fs::read(installed.join(n)).map(|bytes| (format!("good/{n}"), bytes)))
         .collect::<Result<HashMap<_, _>, _>>()
     else {
-        eprintln!(
-            "no installed Fashion-MNIST under {}: nothing to serve",
+        // Absent files fail the test unless real-data tests are switched off explicitly.
+        assert!(
+            std::env::var_os("JEAT_SKIP_REAL_DATA").is_some(),
+            "no installed Fashion-MNIST under {} to serve (apt-get install dataset-fashion-mnist, or set JEAT_SKIP_REAL_DATA=1 to skip tests on real data)",
             installed.display()
         );
+        eprintln!("JEAT_SKIP_REAL_DATA is set: skipping a test on real Fashion-MNIST");
         return;
     };
     let (base, log) = serve(files, vec![], 16);

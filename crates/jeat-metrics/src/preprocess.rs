@@ -72,14 +72,52 @@ mod tests {
         assert_eq!(id, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
     }
 
+    /// A non-constant grayscale image, resized in 2-D: every output pixel is TF1's bilinear
+    /// formula written out (source `o · in / out`, neighbours clamped at the edge), repeated on
+    /// three channels, in protocol units; values are rounded to 8 bits first.
     #[test]
-    fn grayscale_becomes_three_identical_channels_in_protocol_units() {
+    fn grayscale_images_resize_by_the_tf1_formula_on_three_channels() {
         let device = Device::flex();
-        let gray = Tensor::<4>::full([2, 1, 5, 7], 1.0, &device);
-        let x = preprocess(gray);
-        assert_eq!(x.dims(), [2, 3, 299, 299]);
+        let (h, w) = (3usize, 5usize);
+        // Values k/255 plus a little, so that rounding to 8 bits is exercised.
+        let pixels: Vec<f32> = (0..h * w)
+            .map(|k| ((k * 17) % 256) as f32 / 255.0 + 1e-3)
+            .collect();
+        let bytes: Vec<f64> = (0..h * w).map(|k| ((k * 17) % 256) as f64).collect();
+        let x = preprocess(Tensor::<4>::from_data(
+            TensorData::new(pixels, [1, 1, h, w]),
+            &device,
+        ));
+        assert_eq!(x.dims(), [1, 3, SIDE, SIDE]);
         let values: Vec<f32> = x.into_data().try_to_vec().unwrap();
-        // 255 → (255 - 128) / 128.
-        assert!(values.iter().all(|&v| (v - 127.0 / 128.0).abs() < 1e-5));
+        let expected = |oy: usize, ox: usize| {
+            let axis = |o: usize, n: usize| {
+                let source = o as f64 * n as f64 / SIDE as f64;
+                let low = (source.floor() as usize).min(n - 1);
+                (low, (low + 1).min(n - 1), source - low as f64)
+            };
+            let ((y0, y1, fy), (x0, x1, fx)) = (axis(oy, h), axis(ox, w));
+            let at = |y: usize, x: usize| bytes[y * w + x];
+            let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
+            let bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
+            ((top * (1.0 - fy) + bottom * fy) - 128.0) / 128.0
+        };
+        for (oy, ox) in [
+            (0, 0),
+            (50, 61),
+            (100, 120),
+            (150, 7),
+            (298, 298),
+            (201, 240),
+        ] {
+            for c in 0..3 {
+                let ours = f64::from(values[(c * SIDE + oy) * SIDE + ox]);
+                assert!(
+                    (ours - expected(oy, ox)).abs() < 1e-5,
+                    "pixel ({oy}, {ox}) channel {c}: {ours} vs {}",
+                    expected(oy, ox)
+                );
+            }
+        }
     }
 }

@@ -230,6 +230,21 @@ pub fn heat_figure(
     })
 }
 
+/// The density of `values` in `bins` bins of `width` from `lo` (the last bin takes values at the
+/// upper end; non-finite values count in the total but in no bin).
+fn densities(values: &[f64], lo: f64, width: f64, bins: usize) -> Vec<f64> {
+    let bins = bins.max(1);
+    let mut counts = vec![0usize; bins];
+    for &v in values.iter().filter(|v| v.is_finite()) {
+        counts[(((v - lo) / width).max(0.0) as usize).min(bins - 1)] += 1;
+    }
+    let total = values.len().max(1) as f64;
+    counts
+        .into_iter()
+        .map(|c| c as f64 / total / width)
+        .collect()
+}
+
 /// Histograms side by side, `bins` bins over each panel's range.
 pub fn histogram_figure(
     path: &Path,
@@ -251,19 +266,12 @@ pub fn histogram_figure(
                 .groups
                 .iter()
                 .map(|group| {
-                    let mut counts = vec![0usize; bins.max(1)];
-                    for &(v, _) in &group.points {
-                        if v.is_finite() {
-                            counts[(((v - lo) / width) as usize).min(bins.max(1) - 1)] += 1;
-                        }
-                    }
-                    let total = group.points.len().max(1) as f64;
+                    let values: Vec<f64> = group.points.iter().map(|p| p.0).collect();
                     // A step outline: each bin's density held across the bin.
-                    let points = counts
-                        .iter()
+                    let points = densities(&values, lo, width, bins)
+                        .into_iter()
                         .enumerate()
-                        .flat_map(|(i, &c)| {
-                            let density = c as f64 / total / width;
+                        .flat_map(|(i, density)| {
                             let x = lo + i as f64 * width;
                             [(x, density), (x + width, density)]
                         })
@@ -336,9 +344,45 @@ mod tests {
             }],
         )
         .unwrap();
-        // The centre of the bowl is the darkest band.
+        // The centre of the bowl is the darkest band, its rim the brightest: the pixels of the
+        // lowest colour sit at the centre of the coloured area, those of the highest around it.
         let image = image::open(&heat).unwrap().into_rgb8();
         assert_eq!(image.width(), 460);
+        let colour = |t: f64| {
+            let c = ViridisRGB::get_color(t);
+            [c.0, c.1, c.2]
+        };
+        let centroid = |pick: &dyn Fn([u8; 3]) -> bool| {
+            let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
+            for (x, y, p) in image.enumerate_pixels() {
+                if pick(p.0) {
+                    sx += f64::from(x);
+                    sy += f64::from(y);
+                    n += 1.0;
+                }
+            }
+            assert!(n > 0.0, "a band is missing");
+            (sx / n, sy / n, n)
+        };
+        let bands: Vec<[u8; 3]> = (0..8).map(|b| colour(f64::from(b) / 7.0)).collect();
+        let (cx, cy, _) = centroid(&|p| bands.contains(&p));
+        let (lx, ly, low) = centroid(&|p| p == bands[0]);
+        let spread = |pick: &dyn Fn([u8; 3]) -> bool| {
+            let (mut total, mut n) = (0.0, 0.0);
+            for (x, y, p) in image.enumerate_pixels() {
+                if pick(p.0) {
+                    total += ((f64::from(x) - cx).powi(2) + (f64::from(y) - cy).powi(2)).sqrt();
+                    n += 1.0;
+                }
+            }
+            total / n
+        };
+        assert!(
+            (lx - cx).abs() < 3.0 && (ly - cy).abs() < 3.0,
+            "the minimum is off centre"
+        );
+        assert!(spread(&|p| p == bands[7]) > 2.0 * spread(&|p| p == bands[0]));
+        assert!(low > 0.0);
 
         let hist = dir.path().join("hist.png");
         let group = Series {
@@ -356,6 +400,21 @@ mod tests {
             }],
         )
         .unwrap();
-        assert!(hist.exists());
+        assert!(
+            image::open(&hist)
+                .unwrap()
+                .into_rgb8()
+                .pixels()
+                .any(|p| p.0 != [255, 255, 255])
+        );
+        // The bins: 10 values, widths 0.5 from 0; the density integrates to 1.
+        let values = [0.1, 0.2, 0.6, 1.9, 2.0, 2.4, 2.5, 4.9, 5.0, f64::NAN];
+        let d = densities(&values, 0.0, 0.5, 10);
+        let expected = [2.0, 1.0, 0.0, 1.0, 2.0, 1.0, 0.0, 0.0, 0.0, 2.0].map(|c| c / 10.0 / 0.5);
+        assert_eq!(d, expected);
+        assert!(
+            (d.iter().sum::<f64>() * 0.5 - 0.9).abs() < 1e-12,
+            "9 of 10 values are finite"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::attack_cell::evaluate_cell;
 use crate::cache::{cached, file_hash};
-use crate::profile::{AUTOATTACK, Profile};
+use crate::profile::Profile;
 use anyhow::{Context, Result};
 use burn::prelude::*;
 use jeat_analysis::{Flatness, Landscape};
@@ -191,14 +191,10 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
 
             // Attack columns.
             let mut columns = Vec::new();
+            // Every column on the same points, so that columns compare.
+            let set = test.take(profile.attack_points);
             for (name, suite) in &profile.columns {
-                let points = if name == AUTOATTACK {
-                    profile.autoattack_points
-                } else {
-                    profile.attack_points
-                };
-                let set = test.take(points);
-                let key = serde_json::json!({"model": model_hash, "suite": suite, "eps": profile.eps, "points": set.len(), "data": test.name()});
+                let key = serde_json::json!({"model": model_hash, "suite": suite, "eps": profile.eps, "points": set.len(), "data": test.name(), "attacks": jeat_attacks::REVISION});
                 let file = cells.join(format!("attack-{}.json", suite));
                 let (report, seconds) = cached(&file, &key, || {
                     say(format!("{method}: {name} on {} points", set.len()));
@@ -208,10 +204,11 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
                         batch_size: profile.batch_size,
                         seed: 0,
                         identity: format!(
-                            "{method} {} on {}[:{}]",
+                            "{method} {} on {}[:{}], attacks revision {}",
                             &model_hash[..16],
                             test.name(),
-                            set.len()
+                            set.len(),
+                            jeat_attacks::REVISION
                         ),
                         state_path: Some(cells.join(format!("attack-{suite}.state.json"))),
                     };

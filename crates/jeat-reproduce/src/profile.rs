@@ -12,10 +12,8 @@ pub struct Profile {
     pub methods: Vec<String>,
     /// Linf radius of every attack column, as written (`8/255`, `0.1`).
     pub eps: String,
-    /// Test points of the FGSM, PGD and CW columns.
+    /// Test points of every attack column (the same points for all, so that they compare).
     pub attack_points: usize,
-    /// Test points of the AutoAttack column.
-    pub autoattack_points: usize,
     /// The attack columns: (column name, suite).
     pub columns: Vec<(String, String)>,
     /// Generated images per class (conditional generators; in all: times the classes).
@@ -33,7 +31,7 @@ pub struct Profile {
 /// The valid profile names.
 pub const PROFILES: &str = "smoke, cpu, paper";
 
-/// The name of the AutoAttack column (its points are `autoattack_points`).
+/// The name of the AutoAttack column.
 pub const AUTOATTACK: &str = "AutoAttack";
 
 /// AutoAttack's four attacks with Square cut to 1,000 queries: the `smoke` profile's column,
@@ -66,8 +64,7 @@ impl Profile {
                 name: name.into(),
                 methods,
                 eps: "0.1".into(),
-                attack_points: 64,
-                autoattack_points: 16,
+                attack_points: 32,
                 columns: columns(AUTOATTACK_SMOKE),
                 samples_per_class: 4,
                 score_reference: ("test".into(), Some(64)),
@@ -80,7 +77,6 @@ impl Profile {
                 methods,
                 eps: "0.1".into(),
                 attack_points: 1000,
-                autoattack_points: 500,
                 columns: columns("aa-standard"),
                 samples_per_class: 100,
                 score_reference: ("test".into(), Some(1000)),
@@ -93,7 +89,6 @@ impl Profile {
                 methods,
                 eps: "8/255".into(),
                 attack_points: 10_000,
-                autoattack_points: 10_000,
                 columns: columns("aa-standard"),
                 samples_per_class: 5000,
                 score_reference: ("train".into(), None),

@@ -165,7 +165,7 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
     writeln!(md, "# Reproduction table — profile `{}`\n", p.name)?;
     writeln!(
         md,
-        "Data: **{}**{}. Backend: {}. Linf eps {} ([0, 1] pixel units). Attack columns on the first {} test points (AutoAttack: {}); generated samples: {} per class; wall-clock time of this invocation: {:.0} s (cached cells count their original time below).\n",
+        "Data: **{}**{}. Backend: {}. Linf eps {} ([0, 1] pixel units). Every attack column on the same first {} test points; generated samples: {} per class; wall-clock time of this invocation: {:.0} s (cached cells count their original time below).\n",
         summary.data,
         if summary.real_data {
             " (real)"
@@ -175,7 +175,6 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
         summary.backend,
         p.eps,
         p.attack_points,
-        p.autoattack_points,
         p.samples_per_class,
         summary.seconds
     )?;

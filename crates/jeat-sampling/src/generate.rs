@@ -318,3 +318,29 @@ pub fn rows_of(images: &Tensor<4>, indices: &[usize]) -> Tensor<4> {
         .clone()
         .select(0, index_tensor(indices, &images.device()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    /// The best iterate of each point is its lowest-loss one; a tie keeps the earlier one.
+    #[test]
+    fn the_best_iterate_is_the_lowest_loss_one_per_point() {
+        let device = Device::flex();
+        let iterate = |value: f32| Tensor::<4>::full([3, 1, 1, 1], value, &device);
+        let losses =
+            |l: [f32; 3]| Tensor::<1>::from_data(TensorData::new(l.to_vec(), [3]), &device);
+        let mut best = BestIterate::default();
+        best.visit(&iterate(0.0), &losses([3.0, 1.0, 2.0]));
+        best.visit(&iterate(1.0), &losses([2.0, 4.0, 2.0]));
+        best.visit(&iterate(2.0), &losses([5.0, 0.5, 3.0]));
+        let images: Vec<f32> = best
+            .into_images()
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        assert_eq!(images, [1.0, 2.0, 0.0]);
+    }
+}

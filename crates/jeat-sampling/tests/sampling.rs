@@ -276,3 +276,95 @@ fn the_grid_has_one_row_per_class() {
         (3, 3 * 6 + 2, 4 * 6 + 2)
     );
 }
+
+/// A linear energy `E(x) = -Σ x` (one logit, the pixel sum): its gradient is −1 everywhere.
+struct Sum;
+
+impl Classifier for Sum {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        let [batch, ..] = images.dims();
+        images.reshape([batch as i64, -1]).sum_dim(1)
+    }
+
+    fn num_classes(&self) -> usize {
+        1
+    }
+}
+
+/// The training sampler's default is JEM's chain: 20 steps of alpha 1 and sigma 0.01 in JEM's
+/// [-1, 1] units (0.25 and 0.005 in [0, 1] units), not clamped. On `E = -Σ x` one step moves
+/// every pixel by +0.25 (JEM: +0.5 in [-1, 1] units) with noise of sd 0.005, past 1.
+#[test]
+fn the_default_training_chain_is_jems_in_its_units_and_not_clamped() {
+    let default = SgldConfig::default();
+    assert_eq!(default.steps, 20);
+    assert!(!default.clamp, "JEM does not clamp its samples");
+    let one_step = SgldConfig {
+        steps: 1,
+        ..default
+    };
+    let device = Device::flex();
+    let start = Tensor::<4>::full([500, 1, 4, 4], 0.9, &device);
+    let end: Vec<f32> = one_step
+        .run(&Sum, start, Energy::Marginal, None, 3)
+        .unwrap()
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    let moves: Vec<f64> = end.iter().map(|&v| f64::from(v) - 0.9).collect();
+    let mean = moves.iter().sum::<f64>() / moves.len() as f64;
+    let sd = (moves.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / moves.len() as f64).sqrt();
+    // JEM's step in its units, x' = 2x - 1: x' ← x' + 1 · ∂f/∂x' + 0.01 ε with ∂f/∂x' = ½,
+    // a move of ½ in x' (0.25 in x), noise 0.01 in x' (0.005 in x).
+    let (jem_move, jem_noise) = (1.0 * 0.5, 0.01);
+    assert!((mean - jem_move / 2.0).abs() < 1e-3, "mean move {mean}");
+    assert!((sd - jem_noise / 2.0).abs() < 5e-4, "noise sd {sd}");
+    assert!(end.iter().all(|&v| v > 1.0), "the chain was clamped");
+    let clamped = SgldConfig {
+        clamp: true,
+        ..one_step
+    };
+    let end: Vec<f32> = clamped
+        .run(
+            &Sum,
+            Tensor::<4>::full([4, 1, 4, 4], 0.9, &device),
+            Energy::Marginal,
+            None,
+            3,
+        )
+        .unwrap()
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    assert!(end.iter().all(|&v| v <= 1.0));
+}
+
+/// JEM's class-conditional buffer: draws for a label come from that label's part of the slots.
+#[test]
+fn a_class_conditional_buffer_draws_each_label_from_its_part() {
+    let device = Device::flex();
+    let mut buffer =
+        ReplayBuffer::class_conditional(30, 3, [1, 1, 1], 0.0, BufferInit::Uniform, None, 0)
+            .unwrap();
+    assert_eq!((buffer.len(), buffer.classes()), (30, Some(3)));
+    // Mark each slot with its class.
+    let slots: Vec<usize> = (0..30).collect();
+    let marks: Vec<f32> = slots.iter().map(|&s| (s / 10) as f32).collect();
+    buffer.write_back(
+        &slots,
+        Tensor::from_data(TensorData::new(marks, [30, 1, 1, 1]), &device),
+    );
+    let labels = [2, 0, 1, 1, 2, 0, 0, 2];
+    let draw = buffer.draw_for(&labels, None, 4, &device).unwrap();
+    let values: Vec<f32> = draw.images.into_data().try_to_vec().unwrap();
+    let expected: Vec<f32> = labels.iter().map(|&y| y as f32).collect();
+    assert_eq!(values, expected);
+    assert!(draw.slots.iter().zip(&labels).all(|(&s, &y)| s / 10 == y));
+    assert!(buffer.draw_for(&[3], None, 4, &device).is_err());
+    let plain = ReplayBuffer::new(30, [1, 1, 1], 0.0, BufferInit::Uniform, None, 0).unwrap();
+    assert!(plain.draw_for(&[0], None, 4, &device).is_err());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("buffer.safetensors");
+    buffer.save(&path).unwrap();
+    assert_eq!(ReplayBuffer::load(&path).unwrap(), buffer);
+}

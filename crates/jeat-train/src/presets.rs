@@ -3,7 +3,8 @@
 
 use crate::config::{
     DataConfig, Decay, EvaluationConfig, GuardConfig, LoopConfig, ModelConfig, OptimizerConfig,
-    SamplerConfig, ScheduleConfig, Selection, SyntheticConfig, TrainConfig, objective_for,
+    SamplerConfig, ScheduleConfig, Selection, SyntheticConfig, TRADES_CIFAR_EPS, TrainConfig,
+    objective_for,
 };
 use crate::error::TrainError;
 use jeat_models::NormalizationSpec;
@@ -88,7 +89,11 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                     dropout: 0.0,
                 },
                 data: named("cifar10", None, 1000),
-                objective: objective_for(method, eps, 10, pretrained)?,
+                // TRADES' reference trains at 0.031 (step 0.007), not 8/255.
+                objective: match method {
+                    "trades" => objective_for(method, TRADES_CIFAR_EPS, 10, pretrained)?,
+                    _ => objective_for(method, eps, 10, pretrained)?,
+                },
                 sampler: SamplerConfig::default(),
                 optimizer,
                 schedule,

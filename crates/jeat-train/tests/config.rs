@@ -111,3 +111,39 @@ fn schedules_follow_their_definitions() {
     assert!((cosine.lr_at(0, 100, 100) - 0.1 / 200.0).abs() < 1e-12);
     assert!(at(&cosine, 100.0).abs() < 1e-12);
 }
+
+/// TRADES' preset runs its reference code's inner attack: at CIFAR-10 scale eps 0.031, step
+/// 0.007, 10 steps from `x + 0.001 · N(0, I)`; at the CPU profile's 0.1, the same ratio.
+#[test]
+fn the_trades_preset_uses_the_reference_inner_attack() {
+    use jeat_energy::{InnerStart, Objective};
+    let Objective::Trades { beta, attack } = preset("paper-trades", None).unwrap().objective else {
+        panic!("not TRADES")
+    };
+    assert_eq!(beta, 6.0);
+    assert_eq!((attack.eps, attack.steps), (0.031, 10));
+    assert!(
+        (attack.step_size - 0.007).abs() < 1e-12,
+        "{}",
+        attack.step_size
+    );
+    assert_eq!(attack.start, InnerStart::Gaussian { std: 0.001 });
+    let Objective::Trades { attack, .. } = preset("cpu-trades", None).unwrap().objective else {
+        panic!("not TRADES")
+    };
+    assert!((attack.step_size / attack.eps - 0.007 / 0.031).abs() < 1e-12);
+}
+
+/// The `p(x, y)` term needs JEM's class-conditional buffer: a config asking for it without one
+/// is refused with what to set.
+#[test]
+fn the_joint_term_without_a_class_conditional_buffer_is_refused() {
+    let mut config = preset("smoke-jem", None).unwrap();
+    if let jeat_energy::Objective::Jem { joint_weight, .. } = &mut config.objective {
+        *joint_weight = 1.0;
+    }
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("sampler.class_conditional = true"), "{err}");
+    config.sampler.class_conditional = true;
+    config.validate().unwrap();
+}

@@ -1,0 +1,121 @@
+//! Batch-norm running statistics drive every attack and validation, so only the data may write
+//! them: attacks and SGLD (on the inference-mode snapshot) leave them untouched, and the loss's
+//! forward pass on SGLD samples does not update them unless configured to.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::prelude::*;
+use jeat_energy::{Objective, PointLoss};
+use jeat_models::{Classifier, Model, ModelSpec};
+use jeat_sampling::{Energy, SgldConfig};
+use jeat_train::config::SampleBatchNorm;
+use jeat_train::presets::preset;
+use jeat_train::{TrainConfig, Trainer};
+
+/// Every running mean and variance of `model`, in visiting order.
+fn running_statistics(model: &Model) -> Vec<f32> {
+    struct Collect {
+        path: Vec<String>,
+        values: Vec<f32>,
+    }
+    impl ModuleVisitor for Collect {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if matches!(
+                self.path.last().map(String::as_str),
+                Some("running_mean" | "running_var")
+            ) {
+                let values: Vec<f32> = param
+                    .val()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_to_vec()
+                    .unwrap();
+                self.values.extend(values);
+            }
+        }
+    }
+    let mut collect = Collect {
+        path: Vec::new(),
+        values: Vec::new(),
+    };
+    model.valid().visit(&mut collect);
+    assert!(!collect.values.is_empty(), "the model has no batch norm");
+    collect.values
+}
+
+fn config(method: &str) -> TrainConfig {
+    let mut config = preset(&format!("smoke-{method}"), None).unwrap();
+    config.model.arch = "wrn-10-1".into();
+    config.data.synthetic.as_mut().unwrap().train = 256 + 64;
+    if let Objective::Jem { data_noise, .. } = &mut config.objective {
+        *data_noise = 0.0; // the data batch is then exactly standard training's
+    }
+    config
+}
+
+/// The running statistics after one training step of `config`.
+fn after_one_step(config: TrainConfig) -> Vec<f32> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut trainer = Trainer::create(config, dir.path(), &Device::flex(), false).unwrap();
+    trainer.stop_after(1);
+    trainer.run(&mut |_| {}).unwrap();
+    running_statistics(trainer.model())
+}
+
+/// JEM without data noise forwards the same data batch as standard training, plus the SGLD
+/// samples: by default its running statistics after a step are standard training's; configured
+/// to let the samples update them (JEM's PyTorch code), they differ.
+#[test]
+fn sgld_samples_do_not_write_running_statistics_unless_configured_to() {
+    let standard = after_one_step(config("standard"));
+    let jem = after_one_step(config("jem"));
+    let initial = {
+        let c = config("standard");
+        let spec = ModelSpec::new(c.model.arch.clone(), 4, [1, 12, 12]);
+        running_statistics(&spec.build(&Device::flex()).unwrap())
+    };
+    assert_ne!(
+        standard, initial,
+        "one step did not update the statistics at all"
+    );
+    assert_eq!(
+        jem, standard,
+        "the samples' batch statistics leaked into the running ones"
+    );
+    let mut updating = config("jem");
+    updating.sampler.batch_norm = SampleBatchNorm::UpdateRunning;
+    assert_ne!(after_one_step(updating), standard);
+}
+
+/// An attack and an SGLD chain on the inference-mode snapshot of a model in training mode
+/// leave its running statistics as they were.
+#[test]
+fn attacks_and_sampling_leave_running_statistics_untouched() {
+    let device = Device::flex().autodiff();
+    let model = ModelSpec::new("wrn-10-1", 4, [1, 12, 12])
+        .build_seeded(&device, 3)
+        .unwrap();
+    // Make the statistics non-trivial first: one training-mode forward on data.
+    let x = Tensor::<4>::random(
+        [16, 1, 12, 12],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let _ = model.forward(x.clone());
+    let before = running_statistics(&model);
+    let valid = model.valid();
+    let x = x.without_autodiff();
+    let labels = valid.logits(x.clone()).argmax(1).squeeze_dim::<1>(1);
+    let attack = jeat_energy::InnerAttack::madry(0.1, 3);
+    jeat_train::inner::adversarial(&valid, &x, &labels, &attack, PointLoss::CrossEntropy, 1)
+        .unwrap();
+    SgldConfig::from_jem_units(5, 1.0, 0.01)
+        .run(&valid, x, Energy::Marginal, None, 2)
+        .unwrap();
+    assert_eq!(running_statistics(&model), before);
+}
