@@ -9,15 +9,16 @@
 //! JEAT_SKIP_REAL_DATA is set. `cargo xtask test` installs Debian's copy.
 
 use burn::prelude::*;
-use jeat_attacks::runner::{Evaluation, PointSource, Report, evaluate};
+use jeat_attacks::runner::{Evaluation, Report, evaluate};
 use jeat_attacks::suite::Suite;
 use jeat_attacks::{Norm, ThreatModel};
+use jeat_core::PointSource;
+use jeat_data::SetSource;
 use jeat_data::{DatasetName, ImageSet, Split};
 use jeat_models::Model;
 use jeat_models::checkpoint::load_model;
-use jeat_reproduce::SetSource;
 use jeat_sampling::ClassGaussians;
-use jeat_sampling::generate::{Method, Sources, generate};
+use jeat_sampling::generate::{Generator, Request, Sources, generate};
 use jeat_train::presets::preset;
 use jeat_train::{Event, TrainConfig, Trainer};
 use std::path::Path;
@@ -51,22 +52,28 @@ fn config(method: &str, images: usize, epochs: usize) -> TrainConfig {
 fn train(config: TrainConfig, dir: &Path) -> (Model, f64) {
     let method = config.objective.name().to_string();
     let mut last_loss = f64::NAN;
-    let outcome = Trainer::create(config, &dir.join(&method), &Device::flex(), false)
-        .unwrap()
-        .run(&mut |event| match event {
-            Event::Step { loss, .. } => last_loss = loss,
-            Event::Epoch {
-                epoch, validation, ..
-            } => eprintln!(
-                "{method}: epoch {}: validation clean {:.1} %, PGD {:.1} %",
-                epoch + 1,
-                validation.clean_accuracy,
-                validation.pgd_accuracy
-            ),
-            _ => {}
-        })
-        .unwrap();
-    let (model, _, _) = load_model(&outcome.best.unwrap(), None, &Device::flex()).unwrap();
+    let outcome = Trainer::create(
+        config,
+        &dir.join(&method),
+        &jeat_core::testing::device(),
+        false,
+    )
+    .unwrap()
+    .run(&mut |event| match event {
+        Event::Step { loss, .. } => last_loss = loss,
+        Event::Epoch {
+            epoch, validation, ..
+        } => eprintln!(
+            "{method}: epoch {}: validation clean {:.1} %, PGD {:.1} %",
+            epoch + 1,
+            validation.clean_accuracy,
+            validation.pgd_accuracy
+        ),
+        _ => {}
+    })
+    .unwrap();
+    let (model, _, _) =
+        load_model(&outcome.best.unwrap(), None, &jeat_core::testing::device()).unwrap();
     (model.valid(), last_loss)
 }
 
@@ -81,7 +88,7 @@ fn attack(model: &Model, suite: &str, points: &ImageSet) -> Report {
     };
     let source = SetSource {
         set: points,
-        device: Device::flex(),
+        device: jeat_core::testing::device(),
     };
     let report = evaluate(&evaluation, model, &source, &mut |_| {}).unwrap();
     eprintln!("{}", report.to_text());
@@ -121,12 +128,14 @@ fn brief_training_on_real_fashion_mnist_shows_the_expected_robustness_and_sample
         );
         pgd.push(pgd20);
         if name == "standard" {
-            // AutoAttack breaks a plainly trained model (the reference reports 0 % for plain
-            // CIFAR-10 models; 3.2 % here on 500 points, docs/results/cpu).
+            // AutoAttack, a different and stronger set of attacks, leaves fewer points robust
+            // than PGD-20 and breaks a plainly trained model (the reference reports 0 % for
+            // plain CIFAR-10 models).
             let autoattack = attack(model, "aa-standard", &points).robust_accuracy;
+            eprintln!("{name}: AutoAttack {autoattack} %");
             assert!(
-                autoattack < 5.0,
-                "{name}: AutoAttack leaves {autoattack} % robust"
+                autoattack <= pgd20 && autoattack < 10.0,
+                "{name}: AutoAttack leaves {autoattack} % robust (PGD-20 {pgd20} %)"
             );
         }
     }
@@ -142,12 +151,21 @@ fn brief_training_on_real_fashion_mnist_shows_the_expected_robustness_and_sample
     let all: Vec<usize> = (0..100).collect();
     let (images, labels) = SetSource {
         set: &points,
-        device: Device::flex(),
+        device: jeat_core::testing::device(),
     }
     .load(&all);
     let flatness = |model: &Model| {
         // The adversarial gap is not checked here: the clean images stand in for it.
-        jeat_analysis::flatness(model, &images, &labels, &images, 0.1, 4, 0).random_change
+        jeat_analysis::flatness(
+            model,
+            &images,
+            &labels,
+            &images,
+            &ThreatModel::parse(Norm::Linf, "0.1").unwrap(),
+            4,
+            0,
+        )
+        .random_change
     };
     let (sharp, flat) = (flatness(&standard), flatness(&robust));
     eprintln!("mean |E(x + d, y) - E(x, y)|: standard {sharp}, pgd-at {flat}");
@@ -158,28 +176,27 @@ fn brief_training_on_real_fashion_mnist_shows_the_expected_robustness_and_sample
     let train_set = config("standard", 1, 1).data.load(Split::Train).unwrap();
     let seeds = ClassGaussians::fit(&train_set.take(5_000), 1e-4).unwrap();
     let mut on_target = 0;
-    generate(
-        &robust,
-        &Method::santurkar(),
-        2,
-        [1, 28, 28],
-        Sources {
+    let request = Request {
+        generator: &Generator::santurkar(),
+        count: 2,
+        shape: [1, 28, 28],
+        sources: Sources {
             seeds: Some(&seeds),
             buffer: None,
         },
-        20,
-        0,
-        &Device::flex(),
-        &mut |batch| {
-            let predicted = jeat_attacks::util::predictions(robust.forward(batch.images));
-            on_target += predicted
-                .iter()
-                .zip(&batch.labels)
-                .filter(|(p, y)| p == y)
-                .count();
-            Ok(())
-        },
-    )
+        batch_size: 20,
+        seed: 0,
+        device: &jeat_core::testing::device(),
+    };
+    generate(&robust, &request, &mut |batch| {
+        let predicted = jeat_core::host::predictions(robust.forward(batch.images));
+        on_target += predicted
+            .iter()
+            .zip(&batch.labels)
+            .filter(|(p, y)| p == y)
+            .count();
+        Ok(())
+    })
     .unwrap();
     assert!(on_target >= 18, "{on_target} of 20 samples on target");
 
@@ -194,7 +211,7 @@ fn brief_training_on_real_fashion_mnist_shows_the_expected_robustness_and_sample
     let first: Vec<usize> = (0..64).collect();
     let (images, _) = SetSource {
         set: &test,
-        device: Device::flex(),
+        device: jeat_core::testing::device(),
     }
     .load(&first);
     let energies = jeat_energy::marginal_energy(jeat.forward(images));

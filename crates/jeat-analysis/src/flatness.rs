@@ -1,10 +1,11 @@
 //! How flat the joint energy is around data: `mean |E(x + δ, y) - E(x, y)|` over `δ` drawn
-//! uniformly from the Linf ball of radius eps (clipped to the box), and the gap between the
+//! uniformly from a threat model's ball (clipped to the box), and the gap between the
 //! joint energy of adversarial and clean points. The paper's claim: adversarial training makes
 //! both small.
 
 use burn::prelude::*;
-use jeat_attacks::{Norm, ThreatModel, rng};
+use jeat_attacks::ThreatModel;
+use jeat_core::rng;
 use jeat_energy::joint_energy;
 use jeat_models::Classifier;
 
@@ -20,17 +21,17 @@ pub struct Flatness {
 }
 
 /// Flatness of `model` around `images` `[B, C, H, W]` (labels `[B]`) with `draws` random
-/// perturbations per point, and the gap to `adversarial` `[B, C, H, W]`.
+/// perturbations per point drawn from `ball` (its norm and radius), and the gap to
+/// `adversarial` `[B, C, H, W]`.
 pub fn flatness(
     model: &dyn Classifier,
     images: &Tensor<4>,
     labels: &Tensor<1, Int>,
     adversarial: &Tensor<4>,
-    eps: f64,
+    threat: &ThreatModel,
     draws: usize,
     seed: u64,
 ) -> Flatness {
-    let threat = ThreatModel::new(Norm::Linf, eps.min(1.0)).expect("eps in (0, 1]");
     let energy = |x: Tensor<4>| joint_energy(model.logits(x), labels.clone());
     let clean = energy(images.clone());
     let mut change = 0f64;

@@ -1,7 +1,7 @@
 //! The energy landscape of Figure 2: `E(x + a·d1 + b·d2, y)` for `a, b` in `[-range, range]`.
 
 use burn::prelude::*;
-use jeat_attacks::rng;
+use jeat_core::rng;
 use jeat_energy::joint_energy;
 use jeat_models::Classifier;
 

@@ -24,6 +24,10 @@ impl Classifier for Linear {
     }
 }
 
+fn linf(eps: f64) -> jeat_attacks::ThreatModel {
+    jeat_attacks::ThreatModel::new(jeat_attacks::Norm::Linf, eps).unwrap()
+}
+
 fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter()
         .zip(b)
@@ -33,7 +37,7 @@ fn dot(a: &[f32], b: &[f32]) -> f64 {
 
 #[test]
 fn the_landscape_of_a_linear_model_is_its_plane() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let model = Linear {
         w: [1.0, -2.0, 0.5, 3.0],
     };
@@ -57,7 +61,7 @@ fn the_landscape_of_a_linear_model_is_its_plane() {
 
 #[test]
 fn flatness_and_gap_of_a_linear_model_follow_its_weights() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let flat = Linear { w: [0.0; 4] };
     let steep = Linear {
         w: [4.0, -4.0, 4.0, -4.0],
@@ -70,9 +74,9 @@ fn flatness_and_gap_of_a_linear_model_follow_its_weights() {
             TensorData::new([1.0f32, -1.0, 1.0, -1.0].repeat(8), [8, 1, 2, 2]),
             &device,
         ) * 0.1;
-    let zero = flatness(&flat, &images, &labels, &adversarial, 0.1, 4, 0);
+    let zero = flatness(&flat, &images, &labels, &adversarial, &linf(0.1), 4, 0);
     assert_eq!((zero.random_change, zero.adversarial_gap), (0.0, 0.0));
-    let steep_numbers = flatness(&steep, &images, &labels, &adversarial, 0.1, 4, 0);
+    let steep_numbers = flatness(&steep, &images, &labels, &adversarial, &linf(0.1), 4, 0);
     // Gap: E(x_adv, 1) - E(x, 1) = w·(x - x_adv) = 0.1 · ‖w‖₁ = 1.6.
     assert!(
         (steep_numbers.adversarial_gap - 1.6).abs() < 1e-4,

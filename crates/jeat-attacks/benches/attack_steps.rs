@@ -1,5 +1,6 @@
 //! Attack iterations per second on WRN-16-4 (CIFAR-shaped, batch 128, default CPU backend):
 //! one PGD step (forward + input gradient + signed step + projection) and one APGD iteration.
+#![allow(missing_docs)] // criterion's macros define undocumented public functions
 
 use burn::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -11,12 +12,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 fn attack_steps(c: &mut Criterion) {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let model = ModelSpec::new("wrn-16-4", 10, [3, 32, 32])
         .build(&device)
         .unwrap()
         .valid();
-    let images = jeat_attacks::rng::uniform([128, 3, 32, 32], 0.0, 1.0, 0, &device);
+    let images = jeat_core::rng::uniform([128, 3, 32, 32], 0.0, 1.0, 0, &device);
     // Labels the model predicts, so that every point is attacked for the whole budget.
     let labels = model.forward(images.clone()).argmax(1).squeeze_dim::<1>(1);
     let threat = ThreatModel::parse(Norm::Linf, "8/255").unwrap();

@@ -9,11 +9,11 @@ use crate::apgd_schedule::StepSchedule;
 use crate::attack::{Attack, AttackOutput, RunResult, over_robust_points};
 use crate::engine::{StepRule, gradient, zero_gradient_points, zero_non_finite};
 use crate::error::AttackError;
-use crate::rng;
 use crate::threat::{Norm, ThreatModel};
-use crate::util::{floats, ints, label_tensor, point_mask, predictions};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use jeat_core::host::{floats, ints, label_tensor, point_mask, predictions};
+use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
 
@@ -76,7 +76,7 @@ impl Apgd {
         labels: &[usize],
         reference: &Reference,
         seed: u64,
-    ) -> RunResult {
+    ) -> Result<RunResult, AttackError> {
         let device = x.device();
         let dims = x.dims();
         let n = dims[0];
@@ -103,7 +103,7 @@ impl Apgd {
         let mut x_adv = (x.clone() + direction / scale * eps).clamp(0.0, 1.0);
         let mut x_best = x_adv.clone();
         let mut x_best_adv = x_adv.clone();
-        let evaluated = gradient(model, &x_adv, loss, reference);
+        let evaluated = gradient(model, &x_adv, loss, reference)?;
         let (mut grad, mut non_finite) = zero_non_finite(evaluated.grad, &evaluated.loss);
         let zero_gradient = zero_gradient_points(&grad);
         let mut grad_best = grad.clone();
@@ -130,7 +130,7 @@ impl Apgd {
                 x_adv.clone() + (z - x_adv.clone()) * momentum + last_move * (1.0 - momentum),
             );
 
-            let evaluated = gradient(model, &x_adv, loss, reference);
+            let evaluated = gradient(model, &x_adv, loss, reference)?;
             let (g, bad) = zero_non_finite(evaluated.grad, &evaluated.loss);
             grad = g;
             non_finite += bad;
@@ -163,12 +163,12 @@ impl Apgd {
                 grad = grad.mask_where(mask, grad_best.clone());
             }
         }
-        RunResult {
+        Ok(RunResult {
             fooled: robust.iter().map(|r| !r).collect(),
             candidates: x_best_adv,
             non_finite_points: non_finite,
             zero_gradient,
-        }
+        })
     }
 }
 
@@ -219,7 +219,7 @@ impl Attack for Apgd {
                 if let Some(targets) = &run.targets {
                     reference = reference.with_targets(label_tensor(targets, &device));
                 }
-                Ok(self.single_run(model, run.x, run.labels, &reference, run.seed))
+                self.single_run(model, run.x, run.labels, &reference, run.seed)
             },
         )
     }

@@ -2,9 +2,9 @@
 
 use crate::error::AttackError;
 use crate::threat::ThreatModel;
-use crate::util::{index_tensor, point_mask, predictions};
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
+use jeat_core::host::{index_tensor, point_mask, predictions};
 use jeat_models::Classifier;
 
 /// Adversarial candidates for a batch.
@@ -179,14 +179,14 @@ pub fn over_robust_points(
             let y: Vec<usize> = remaining.iter().map(|&i| labels[i]).collect();
             let targets = rank.map(|rank| {
                 let (_, order) = model.logits(x.clone()).sort_descending_with_indices(1);
-                crate::util::ints(order.narrow(1, rank - 1, 1).squeeze_dim::<1>(1))
+                jeat_core::host::ints(order.narrow(1, rank - 1, 1).squeeze_dim::<1>(1))
             });
             let result = run(RunInput {
                 x: &x,
                 labels: &y,
                 targets,
                 restart,
-                seed: crate::rng::derive(seed, &[round as u64, restart as u64]),
+                seed: jeat_core::rng::derive(seed, &[round as u64, restart as u64]),
             })?;
             non_finite_points += result.non_finite_points;
             for (&point, &zero) in remaining.iter().zip(&result.zero_gradient) {

@@ -8,9 +8,9 @@
 //! statistics, no dropout, no autodiff), so that only the input receives a gradient.
 
 use crate::error::AttackError;
-use crate::rng;
 use crate::threat::{Ball, Norm};
 use burn::prelude::*;
+use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
 
@@ -26,13 +26,17 @@ pub struct Gradient {
 }
 
 /// `loss(f(x))` per point and its input gradient. `x` may live on a plain or an autodiff
-/// device; the results are plain tensors.
+/// device; the results are plain tensors. A loss whose reference lacks what it needs is an
+/// error.
 pub fn gradient(
     model: &dyn Classifier,
     x: &Tensor<4>,
     loss: PointLoss,
     reference: &Reference,
-) -> Gradient {
+) -> Result<Gradient, AttackError> {
+    if let Some(missing) = loss.missing(reference, model.num_classes()) {
+        return Err(AttackError::Invalid(missing));
+    }
     let leaf = x.clone().without_autodiff().autodiff().require_grad();
     let logits = model.logits(leaf.clone());
     let per_point = loss.per_point(logits.clone(), reference);
@@ -40,11 +44,11 @@ pub fn gradient(
     let grad = leaf
         .grad(&grads)
         .unwrap_or_else(|| leaf.clone().without_autodiff().zeros_like());
-    Gradient {
+    Ok(Gradient {
         loss: per_point.without_autodiff(),
         grad,
         logits: logits.without_autodiff(),
-    }
+    })
 }
 
 /// Which way the engine moves the loss.
@@ -215,7 +219,7 @@ impl GradientSteps {
         let mut non_finite_points = 0;
         let mut zero_gradient_start = Vec::new();
         for step in 0..self.steps {
-            let Gradient { loss, grad, logits } = gradient(model, &x, self.loss, reference);
+            let Gradient { loss, grad, logits } = gradient(model, &x, self.loss, reference)?;
             let (grad, bad) = zero_non_finite(grad, &loss);
             if step == 0 {
                 zero_gradient_start = zero_gradient_points(&grad);
@@ -277,7 +281,7 @@ pub fn zero_gradient_points(grad: &Tensor<4>) -> Vec<bool> {
         .reshape([batch as i64, -1])
         .sum_dim(1)
         .squeeze_dim::<1>(1);
-    crate::util::floats(sums)
+    jeat_core::host::floats(sums)
         .iter()
         .map(|&s| s == 0.0)
         .collect()

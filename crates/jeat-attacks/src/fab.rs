@@ -10,10 +10,10 @@
 use crate::attack::{Attack, AttackOutput, RunResult, over_robust_points};
 use crate::engine::{gradient, zero_gradient_points, zero_non_finite};
 use crate::error::AttackError;
-use crate::rng;
 use crate::threat::{Norm, ThreatModel};
-use crate::util::{floats, from_rows, ints, label_tensor, predictions, rows};
 use burn::prelude::*;
+use jeat_core::host::{floats, from_rows, ints, label_tensor, predictions, rows};
+use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
 
@@ -66,7 +66,7 @@ impl FabTargeted {
         labels: &[usize],
         targets: &[usize],
         random_start: Option<u64>,
-    ) -> RunResult {
+    ) -> Result<RunResult, AttackError> {
         let device = x.device();
         let dims = x.dims();
         let reference = Reference::labels(label_tensor(labels, &device))
@@ -97,7 +97,7 @@ impl FabTargeted {
                 &from_rows(&current, dims, &device),
                 PointLoss::TargetMargin,
                 &reference,
-            );
+            )?;
             let (grad, bad) = zero_non_finite(evaluated.grad, &evaluated.loss);
             non_finite += bad;
             if iteration == 0 {
@@ -145,12 +145,12 @@ impl FabTargeted {
                 }
             }
         }
-        RunResult {
+        Ok(RunResult {
             fooled: distance.iter().map(|&d| d <= self.threat.eps).collect(),
             candidates: from_rows(&best, dims, &device),
             non_finite_points: non_finite,
             zero_gradient,
-        }
+        })
     }
 }
 
@@ -270,7 +270,7 @@ impl Attack for FabTargeted {
                 let targets = run.targets.as_deref().expect("FAB-T rounds are targeted");
                 // As in the reference, the first run starts at the clean point.
                 let start = (run.restart > 0).then_some(run.seed);
-                Ok(self.single_run(model, run.x, run.labels, targets, start))
+                self.single_run(model, run.x, run.labels, targets, start)
             },
         )
     }

@@ -21,13 +21,11 @@ pub mod engine;
 pub mod error;
 pub mod fab;
 pub mod pgd;
-pub mod rng;
 pub mod runner;
 pub mod sanity;
 pub mod square;
 pub mod suite;
 pub mod threat;
-pub mod util;
 
 pub use attack::{Attack, AttackOutput};
 

@@ -5,10 +5,10 @@
 use crate::attack::{Attack, AttackOutput, FirstSuccess};
 use crate::engine::{Constraint, Direction, GradientSteps, StepRule};
 use crate::error::AttackError;
-use crate::rng;
 use crate::threat::ThreatModel;
-use crate::util::{index_tensor, ints, label_tensor};
 use burn::prelude::*;
+use jeat_core::host::{index_tensor, ints, label_tensor};
+use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
 use rand::Rng;

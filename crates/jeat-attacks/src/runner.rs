@@ -4,12 +4,13 @@
 //! stopped and reports exactly what an uninterrupted one would have.
 
 use crate::error::AttackError;
-use crate::rng;
 use crate::sanity::{SanityFlag, check_model};
 use crate::suite::Suite;
 use crate::threat::ThreatModel;
-use crate::util::{check_unit_range, floats, predictions};
 use burn::prelude::*;
+use jeat_core::PointSource;
+use jeat_core::host::{floats, predictions};
+use jeat_core::rng;
 use jeat_models::Classifier;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,16 +19,14 @@ use std::time::Instant;
 /// gradient-masking warning (the reference's 0.002).
 pub const SQUARE_WARNING_FRACTION: f64 = 0.002;
 
-/// A set of labelled points to evaluate on, loaded batch by batch.
-pub trait PointSource {
-    /// How many points.
-    fn len(&self) -> usize;
-    /// Whether there is none.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
+/// Refuses images outside [0, 1].
+pub fn check_unit_range(images: &Tensor<4>) -> Result<(), AttackError> {
+    let min = images.clone().min().into_scalar::<f32>();
+    let max = images.clone().max().into_scalar::<f32>();
+    if min < 0.0 || max > 1.0 || min.is_nan() || max.is_nan() {
+        return Err(AttackError::ImageRange { min, max });
     }
-    /// Images `[n, C, H, W]` in [0, 1] and labels `[n]` of the points at `indices`.
-    fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>);
+    Ok(())
 }
 
 /// What to evaluate and how.
@@ -281,8 +280,10 @@ pub fn evaluate(
                 state.flags.extend(check_model(model, &images, &labels));
             }
             let predicted = predictions(model.logits(images));
-            for ((&index, label), clean_prediction) in
-                chunk.iter().zip(crate::util::ints(labels)).zip(predicted)
+            for ((&index, label), clean_prediction) in chunk
+                .iter()
+                .zip(jeat_core::host::ints(labels))
+                .zip(predicted)
             {
                 state.points.push(PointResult {
                     index,

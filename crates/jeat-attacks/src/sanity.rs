@@ -4,8 +4,8 @@
 //! succeeding where every white-box attack failed.
 
 use crate::engine::gradient;
-use crate::util::floats;
 use burn::prelude::*;
+use jeat_core::host::floats;
 use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
 
@@ -119,7 +119,7 @@ pub fn check_model(
     labels: &Tensor<1, Int>,
 ) -> Vec<SanityFlag> {
     let mut flags = Vec::new();
-    let label_values = crate::util::ints(labels.clone());
+    let label_values = jeat_core::host::ints(labels.clone());
     let passes: Vec<Vec<f32>> = (0..RANDOMNESS_PASSES)
         .map(|_| floats(model.logits(images.clone())))
         .collect();
@@ -170,22 +170,22 @@ pub fn check_model(
             });
         }
     }
-    let grad = gradient(
+    if let Ok(evaluated) = gradient(
         model,
         images,
         PointLoss::CrossEntropy,
         &Reference::labels(labels.clone()),
-    )
-    .grad;
-    let zero = crate::engine::zero_gradient_points(&grad)
-        .iter()
-        .filter(|&&z| z)
-        .count();
-    if zero > 0 {
-        flags.push(SanityFlag::ZeroGradients {
-            points: zero,
-            checked: batch,
-        });
+    ) {
+        let zero = crate::engine::zero_gradient_points(&evaluated.grad)
+            .iter()
+            .filter(|&&z| z)
+            .count();
+        if zero > 0 {
+            flags.push(SanityFlag::ZeroGradients {
+                points: zero,
+                checked: batch,
+            });
+        }
     }
     flags
 }

@@ -7,11 +7,11 @@
 
 use crate::attack::{Attack, AttackOutput};
 use crate::error::AttackError;
-use crate::rng;
 use crate::threat::{Norm, ThreatModel};
-use crate::util::{floats, index_tensor, ints, label_tensor};
 use burn::prelude::*;
 use burn::tensor::{IndexingUpdateOp, TensorData};
+use jeat_core::host::{floats, index_tensor, ints, label_tensor};
+use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
 use rand::Rng;
@@ -337,9 +337,9 @@ impl Attack for Square {
                         .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
                         .collect();
                     let transposed = rng.random::<bool>();
-                    let mut delta = crate::util::rows(x_best - x.clone());
+                    let mut delta = jeat_core::host::rows(x_best - x.clone());
                     l2_proposal(&mut delta, sub_dims, eps, size, windows, &signs, transposed);
-                    let delta = crate::util::from_rows(&delta, sub_dims, &device);
+                    let delta = jeat_core::host::from_rows(&delta, sub_dims, &device);
                     let norms = Norm::L2
                         .per_point(delta.clone())
                         .reshape([active.len(), 1, 1, 1])

@@ -3,8 +3,8 @@
 //! a perturbation.
 
 use crate::error::AttackError;
-use crate::rng;
 use burn::prelude::*;
+use jeat_core::rng;
 
 /// The norm perturbations are measured in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -7,11 +7,13 @@ use common::{LinearBinary, floats, images, labels};
 use jeat_attacks::apgd::Apgd;
 use jeat_attacks::fab::FabTargeted;
 use jeat_attacks::pgd::Pgd;
-use jeat_attacks::runner::{Evaluation, PointSource, evaluate};
+use jeat_attacks::runner::{Evaluation, evaluate};
 use jeat_attacks::sanity::SanityFlag;
 use jeat_attacks::square::Square;
 use jeat_attacks::suite::Suite;
-use jeat_attacks::{Attack, Norm, ThreatModel, rng};
+use jeat_attacks::{Attack, Norm, ThreatModel};
+use jeat_core::PointSource;
+use jeat_core::rng;
 use rand::Rng;
 
 const SIDE: usize = 4;
@@ -44,7 +46,7 @@ fn interior_points(count: usize, seed: u64) -> Vec<f32> {
 /// robust, so FGSM and PGD return the last point they reached: the optimum itself.
 #[test]
 fn fgsm_and_pgd_find_the_optimal_linf_perturbation_of_a_linear_model() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let w = weights(1);
     let count = 6;
     let x = interior_points(count, 2);
@@ -80,7 +82,7 @@ fn fgsm_and_pgd_find_the_optimal_linf_perturbation_of_a_linear_model() {
 /// the others).
 #[test]
 fn apgd_fools_exactly_the_points_whose_optimum_crosses_the_boundary() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let w = weights(5);
     let count = 8;
     let x = interior_points(count, 6);
@@ -132,7 +134,7 @@ fn apgd_fools_exactly_the_points_whose_optimum_crosses_the_boundary() {
 /// boundary is `s / ‖w‖₁` (box not binding).
 #[test]
 fn fab_t_finds_the_minimal_linf_distance_to_a_linear_boundary() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let w = weights(3);
     let count = 8;
     let x = interior_points(count, 4);
@@ -188,7 +190,7 @@ impl PointSource for Points {
     }
 
     fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>) {
-        let device = Device::flex();
+        let device = jeat_core::testing::device();
         let x: Vec<f32> = indices
             .iter()
             .flat_map(|&i| self.x[i * N..(i + 1) * N].to_vec())
@@ -264,7 +266,7 @@ fn a_gradient_masked_model_is_flagged_and_square_still_fools_it() {
 
 #[test]
 fn square_l2_stays_in_its_ball_and_lowers_the_margin() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let w = weights(8);
     let count = 10;
     let x = interior_points(count, 9);

@@ -7,17 +7,19 @@ use common::{floats, images, labels};
 use jeat_attacks::apgd::{Apgd, ApgdLoss};
 use jeat_attacks::fab::FabTargeted;
 use jeat_attacks::pgd::{Pgd, Target};
-use jeat_attacks::runner::{Evaluation, PointSource, evaluate, point_results};
+use jeat_attacks::runner::{Evaluation, evaluate, point_results};
 use jeat_attacks::square::Square;
 use jeat_attacks::suite::Suite;
-use jeat_attacks::{Attack, AttackError, Norm, ThreatModel, rng};
+use jeat_attacks::{Attack, AttackError, Norm, ThreatModel};
+use jeat_core::PointSource;
+use jeat_core::rng;
 use jeat_models::{Classifier, Model, ModelSpec};
 
 const SIDE: usize = 8;
 
 fn model() -> Model {
     ModelSpec::new("mnist-cnn", 10, [1, SIDE, SIDE])
-        .build_seeded(&Device::flex(), 11)
+        .build_seeded(&jeat_core::testing::device(), 11)
         .unwrap()
         .valid()
 }
@@ -28,14 +30,14 @@ fn random_images(count: usize, seed: u64) -> Vec<f32> {
         0.0,
         1.0,
         seed,
-        &Device::flex(),
+        &jeat_core::testing::device(),
     ))
 }
 
 /// Every attack, both norms, random inputs: no candidate leaves the ball or the [0, 1] box.
 #[test]
 fn no_attack_leaves_the_ball_or_the_box() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let model = model();
     let count = 12;
     for (trial, (norm, eps)) in [
@@ -136,8 +138,8 @@ impl PointSource for Random {
             .collect();
         let y: Vec<i64> = indices.iter().map(|&i| self.y[i]).collect();
         (
-            images(x, indices.len(), SIDE, &Device::flex()),
-            labels(&y, &Device::flex()),
+            images(x, indices.len(), SIDE, &jeat_core::testing::device()),
+            labels(&y, &jeat_core::testing::device()),
         )
     }
 }
@@ -149,7 +151,12 @@ fn source(model: &Model, count: usize) -> Random {
     let predicted: Vec<f32> = x
         .chunks(7 * n)
         .flat_map(|chunk| {
-            let batch = images(chunk.to_vec(), chunk.len() / n, SIDE, &Device::flex());
+            let batch = images(
+                chunk.to_vec(),
+                chunk.len() / n,
+                SIDE,
+                &jeat_core::testing::device(),
+            );
             common::floats(model.logits(batch).argmax(1).float())
         })
         .collect();

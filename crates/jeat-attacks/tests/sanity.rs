@@ -14,13 +14,13 @@ const SIDE: usize = 8;
 
 fn plain() -> Model {
     ModelSpec::new("mnist-cnn", 10, [1, SIDE, SIDE])
-        .build_seeded(&Device::flex(), 4)
+        .build_seeded(&jeat_core::testing::device(), 4)
         .unwrap()
         .valid()
 }
 
 fn batch(n: usize) -> (Tensor<4>, Tensor<1, Int>) {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let x: Vec<f32> = (0..n * SIDE * SIDE)
         .map(|i| ((i * 37) % 101) as f32 / 100.0)
         .collect();
@@ -38,8 +38,7 @@ impl Classifier for Noisy {
     fn logits(&self, x: Tensor<4>) -> Tensor<2> {
         self.calls.set(self.calls.get() + 1);
         let logits = self.inner.logits(x);
-        let noise =
-            jeat_attacks::rng::normal(logits.dims(), 0.05, self.calls.get(), &logits.device());
+        let noise = jeat_core::rng::normal(logits.dims(), 0.05, self.calls.get(), &logits.device());
         logits + noise
     }
     fn num_classes(&self) -> usize {

@@ -106,7 +106,7 @@ fn the_linf_stripes_match_the_reference() {
     let l2 = &reference["l2"];
     let linf = &reference["linf"];
     let dims = [2, 3, 16, 16];
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let x = Tensor::<4>::from_data(TensorData::new(floats(&l2["x"]), dims), &device);
     let signs = Tensor::<4>::from_data(
         TensorData::new(floats(&linf["signs"]), [2, 3, 1, 16]),

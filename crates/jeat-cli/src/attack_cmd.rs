@@ -7,7 +7,7 @@ use clap::Args;
 use jeat_attacks::runner::{Evaluation, evaluate, point_results};
 use jeat_attacks::suite::{SUITE_NAMES, Suite};
 use jeat_attacks::{Norm, ThreatModel};
-use jeat_reproduce::SetSource;
+use jeat_data::SetSource;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]

@@ -6,9 +6,9 @@ use anyhow::{Result, bail};
 use burn::prelude::*;
 use clap::Args;
 use jeat_data::{DatasetName, Split, default_data_root};
-use jeat_sampling::generate::{METHOD_NAMES, Sources};
+use jeat_sampling::generate::{GENERATOR_NAMES, Request, Sources};
 use jeat_sampling::generate_to_folder;
-use jeat_sampling::{ClassGaussians, Method, ReplayBuffer};
+use jeat_sampling::{ClassGaussians, Generator, ReplayBuffer};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -16,7 +16,7 @@ pub struct GenerateArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// The generator.
-    #[arg(long, help = format!("The generator: {METHOD_NAMES}"))]
+    #[arg(long, help = format!("The generator: {GENERATOR_NAMES}"))]
     method: String,
     /// Images per class (santurkar, sgld-joint) or in all (sgld-marginal).
     #[arg(long)]
@@ -54,10 +54,10 @@ pub struct GenerateArgs {
     last_iterate: bool,
 }
 
-fn method(args: &GenerateArgs) -> Result<Method> {
-    let mut method = Method::parse(&args.method)?;
+fn method(args: &GenerateArgs) -> Result<Generator> {
+    let mut method = Generator::parse(&args.method)?;
     match &mut method {
-        Method::Santurkar {
+        Generator::Santurkar {
             steps,
             step_size,
             use_best,
@@ -67,7 +67,7 @@ fn method(args: &GenerateArgs) -> Result<Method> {
             *step_size = args.step_size.unwrap_or(*step_size);
             *use_best = !args.last_iterate;
         }
-        Method::SgldJoint { sgld } | Method::SgldMarginal { sgld } => {
+        Generator::SgldJoint { sgld } | Generator::SgldMarginal { sgld } => {
             sgld.steps = args.steps.unwrap_or(sgld.steps);
             sgld.step_size = args.step_size.unwrap_or(sgld.step_size);
             sgld.noise = args.noise.unwrap_or(sgld.noise);
@@ -107,21 +107,21 @@ pub fn run(args: GenerateArgs, device: Device) -> Result<()> {
         args.n
     };
     let bar = progress(total as u64, method.name());
-    let written = generate_to_folder(
-        &model,
-        &method,
-        args.n,
-        spec.input_shape,
-        Sources {
+    let request = Request {
+        generator: &method,
+        count: args.n,
+        shape: spec.input_shape,
+        sources: Sources {
             seeds: seeds.as_ref(),
             buffer: buffer.as_ref(),
         },
-        args.batch_size,
-        args.seed,
-        &device,
-        &args.out,
-        &mut |written| bar.set_position(written as u64),
-    )?;
+        batch_size: args.batch_size,
+        seed: args.seed,
+        device: &device,
+    };
+    let written = generate_to_folder(&model, &request, &args.out, &mut |written| {
+        bar.set_position(written as u64)
+    })?;
     bar.finish_and_clear();
     let (images_dir, grid) = (args.out.join("images"), args.out.join("grid.png"));
     let summary = serde_json::json!({

@@ -3,34 +3,34 @@
 use anyhow::Result;
 use burn::prelude::*;
 use clap::Args;
-use jeat_reproduce::profile::PROFILES;
-use jeat_reproduce::{Options, Profile, report, run};
+use jeat_reproduce::{Options, ProfilePlan, report, run};
+use jeat_train::{Profile, TrainingMethod};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
-    /// smoke (minutes, synthetic data), cpu (real Fashion-MNIST, about two hours on 2 cores) or
-    /// paper (CIFAR-10, WRN-34-10; needs a GPU).
-    #[arg(long, help = format!("The scale: {PROFILES}"))]
-    profile: String,
+    /// smoke (minutes, synthetic data), cpu (real Fashion-MNIST, about three hours on 2 cores)
+    /// or paper (CIFAR-10, WRN-34-10; needs a GPU).
+    #[arg(long, value_parser = parse_profile)]
+    profile: Profile,
     /// Output directory (runs, cells, grids, landscape.png, table.md, results.json).
     #[arg(long)]
     out: PathBuf,
     /// Only these methods (comma separated; prejeat needs pgd-at).
-    #[arg(long, value_delimiter = ',')]
-    methods: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_method)]
+    methods: Option<Vec<TrainingMethod>>,
     /// Inception weights (default: located under the data directory).
     #[arg(long)]
     inception: Option<PathBuf>,
 }
 
 pub fn run_command(args: ReproduceArgs, device: Device, backend: &str) -> Result<()> {
-    let mut profile = Profile::named(&args.profile)?;
+    let mut plan = ProfilePlan::of(args.profile);
     if let Some(methods) = args.methods {
-        profile.methods = methods;
+        plan.methods = methods;
     }
     let options = Options {
-        profile,
+        plan,
         out: args.out.clone(),
         backend: backend.to_string(),
         device,
@@ -50,4 +50,14 @@ fn elapsed() -> f64 {
         .get_or_init(std::time::Instant::now)
         .elapsed()
         .as_secs_f64()
+}
+
+fn parse_profile(text: &str) -> Result<Profile, String> {
+    text.parse()
+        .map_err(|e: jeat_train::TrainError| e.to_string())
+}
+
+fn parse_method(text: &str) -> Result<TrainingMethod, String> {
+    text.parse()
+        .map_err(|e: jeat_train::TrainError| e.to_string())
 }

@@ -1,7 +1,7 @@
 //! Batches per second of loading + augmentation + conversion to a flex tensor, batch 128:
 //! CIFAR-shaped images with crop+flip, and the real Fashion-MNIST (when installed) without.
+#![allow(missing_docs)] // criterion's macros define undocumented public functions
 
-use burn::tensor::Device;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jeat_data::{Augmentation, DatasetName, ImageSet, ImageShape, Split, batch_at, epoch_order};
 use std::hint::black_box;
@@ -9,7 +9,7 @@ use std::hint::black_box;
 const BATCH: usize = 128;
 
 fn bench_set(c: &mut Criterion, label: &str, set: &ImageSet, augmentation: Augmentation) {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let order = epoch_order(set.len(), 0, 0);
     let mut start = 0;
     c.bench_function(label, |b| {

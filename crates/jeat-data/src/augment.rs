@@ -5,8 +5,8 @@
 //! thread scheduling or what came before, so a run resumed mid-epoch sees the same images.
 
 use crate::image_set::ImageShape;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use jeat_core::rng;
+use rand::Rng;
 
 /// Which augmentations to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -47,7 +47,7 @@ impl Augmentation {
         if self.is_identity() {
             return image.to_vec();
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, epoch, index));
+        let mut rng = rng::generator(rng::derive(seed, &[epoch, index]));
         let p = self.crop_padding as i64;
         let (dy, dx) = if p > 0 {
             (
@@ -80,17 +80,6 @@ impl Augmentation {
         }
         out
     }
-}
-
-/// Folds three numbers into one well-mixed seed (SplitMix64 finaliser over each).
-fn mix(seed: u64, epoch: u64, index: u64) -> u64 {
-    let splitmix = |mut z: u64| {
-        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    splitmix(splitmix(splitmix(seed) ^ epoch) ^ index)
 }
 
 #[cfg(test)]

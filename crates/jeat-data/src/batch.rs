@@ -7,9 +7,8 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::{Dataset, DatasetError};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use rand::SeedableRng;
+use jeat_core::{PointSource, rng};
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 
 /// One image of a set, ready to batch: planar `[C, H, W]` bytes and its label.
@@ -143,12 +142,31 @@ pub fn batch_at(
     to_batch(set.shape(), &pixels, &labels, device)
 }
 
+/// An image set as labelled points for the attack runner (batches without augmentation).
+#[derive(Debug, Clone)]
+pub struct SetSource<'a> {
+    /// The images.
+    pub set: &'a ImageSet,
+    /// Where batches go.
+    pub device: Device,
+}
+
+impl PointSource for SetSource<'_> {
+    fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>) {
+        let batch = batch_at(self.set, indices, Augmentation::NONE, 0, 0, &self.device);
+        (batch.images, batch.labels)
+    }
+}
+
 /// The visiting order of `len` items in `epoch`: a permutation that depends only on
 /// `(seed, epoch)`, so a resumed run continues with the same batches.
 pub fn epoch_order(len: usize, seed: u64, epoch: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..len).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    order.shuffle(&mut rng);
+    order.shuffle(&mut rng::generator(rng::derive(seed, &[epoch])));
     order
 }
 
@@ -163,7 +181,7 @@ mod tests {
 
     #[test]
     fn batches_are_float_in_unit_range_with_int_labels() {
-        let device = Device::flex();
+        let device = jeat_core::testing::device();
         let batch = batch_at(&set(), &[1, 0], Augmentation::NONE, 0, 0, &device);
         assert_eq!(batch.images.dims(), [2, 1, 2, 2]);
         let values = batch.images.into_data().try_to_vec::<f32>().unwrap();
@@ -186,7 +204,7 @@ mod tests {
         let view = EpochView::new(set.clone(), Augmentation::NONE, 0, 0);
         let loader = DataLoaderBuilder::new(ImageBatcher::new(set.shape()))
             .batch_size(2)
-            .set_device(Device::flex())
+            .set_device(jeat_core::testing::device())
             .build(view);
         let batches: Vec<ImageBatch> = loader.iter().map(Result::unwrap).collect();
         assert_eq!(batches.len(), 1);

@@ -15,10 +15,10 @@ pub struct Checksums {
     pub content_md5: Option<&'static str>,
 }
 
-/// The lowercase hex MD5 of a file, read in chunks.
-pub fn md5_file(path: &Path) -> Result<String> {
+/// The lowercase hex digest of a file under `D`, read in chunks.
+fn digest_file<D: Digest>(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut hasher = Md5::new();
+    let mut hasher = D::new();
     let mut buffer = vec![0u8; 1 << 20];
     loop {
         let n = file.read(&mut buffer).map_err(|e| DataError::io(path, e))?;
@@ -30,20 +30,14 @@ pub fn md5_file(path: &Path) -> Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// The lowercase hex MD5 of a file, read in chunks.
+pub fn md5_file(path: &Path) -> Result<String> {
+    digest_file::<Md5>(path)
+}
+
 /// The lowercase hex SHA-256 of a file, read in chunks.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::Sha256;
-    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer).map_err(|e| DataError::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    digest_file::<sha2::Sha256>(path)
 }
 
 /// Checks that the SHA-256 of `path` starts with `prefix` (a full digest is a prefix too).

@@ -27,7 +27,7 @@ pub mod png_folder;
 pub mod synthetic;
 
 pub use augment::Augmentation;
-pub use batch::{EpochView, ImageBatch, ImageBatcher, ImageItem, batch_at, epoch_order};
+pub use batch::{EpochView, ImageBatch, ImageBatcher, ImageItem, SetSource, batch_at, epoch_order};
 pub use catalog::{DatasetName, Split, default_data_root};
 pub use error::{DataError, Result};
 pub use image_set::{ImageSet, ImageShape};

@@ -3,8 +3,8 @@
 //! Every set made here is named `synthetic/…`, and every report built on one says so.
 
 use crate::image_set::{ImageSet, ImageShape};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use jeat_core::rng;
+use rand::Rng;
 
 /// `count` images of `shape`, labels cycling through `num_classes` classes. Templates depend on
 /// `seed` only, so train and test sets made with the same seed share them (and differ in noise
@@ -17,7 +17,7 @@ pub fn class_templates(
     split_seed: u64,
 ) -> ImageSet {
     let d = shape.num_pixels();
-    let mut template_rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut template_rng = rng::generator(rng::derive(seed, &[0]));
     let templates: Vec<Vec<f32>> = (0..num_classes)
         .map(|_| {
             (0..d)
@@ -25,8 +25,7 @@ pub fn class_templates(
                 .collect()
         })
         .collect();
-    let mut rng =
-        ChaCha8Rng::seed_from_u64(seed ^ split_seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 1);
+    let mut rng = rng::generator(rng::derive(seed, &[1, split_seed]));
     let mut pixels = Vec::with_capacity(count * d);
     let mut labels = Vec::with_capacity(count);
     for i in 0..count {

@@ -42,7 +42,7 @@ mod tests {
 
     #[test]
     fn energies_match_hand_computed_values_and_survive_huge_logits() {
-        let device = Device::flex();
+        let device = jeat_core::testing::device();
         let logits = Tensor::<2>::from_data(
             TensorData::new(vec![1.0f32, 2.0, 3.0, 1000.0, 1000.0, -1000.0], [2, 3]),
             &device,
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn cross_entropy_equals_burns_own() {
-        let device = Device::flex();
+        let device = jeat_core::testing::device();
         let logits = Tensor::<2>::random(
             [16, 10],
             burn::tensor::Distribution::Normal(0.0, 3.0),
@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn gradient_of_the_marginal_energy_is_minus_the_softmax() {
-        let device = Device::flex().autodiff();
+        let device = jeat_core::testing::device().autodiff();
         let logits = Tensor::<2>::from_data(
             TensorData::new(vec![0.5f32, -1.0, 2.0, 0.0], [1, 4]),
             &device,

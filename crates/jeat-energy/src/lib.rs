@@ -7,7 +7,7 @@
 //!
 //! This crate knows only logits: [`energy`] computes the energies, [`point_loss`] the per-point
 //! losses that attacks ascend and samplers descend (CE, CW margin, DLR, KL, energies), and
-//! [`objective`] the training objectives as values of one type. Points the objectives need
+//! [`objective`] the training losses as values of one type. Points the objectives need
 //! (adversarial examples, SGLD samples) are made elsewhere (`jeat-attacks`, `jeat-sampling`) and
 //! handed in, so the arrows of dependency point one way.
 
@@ -16,7 +16,5 @@ pub mod objective;
 pub mod point_loss;
 
 pub use energy::{cross_entropy, joint_energy, logsumexp, marginal_energy};
-pub use objective::{
-    AttackLoss, InnerAttack, InnerStart, LossParts, Objective, ObjectiveError, ObjectiveInputs,
-};
+pub use objective::{JeatLoss, LossParts, Objective, ObjectiveError, ObjectiveInputs};
 pub use point_loss::{PointLoss, Reference};

@@ -1,18 +1,18 @@
-//! The training objectives, as values of one type. Each names the points it needs besides the
-//! data (adversarial examples from an inner attack, negative samples from SGLD), and turns a batch
-//! with those points into a loss and its named parts. Making the points is the training loop's
-//! job (`jeat-train`, with `jeat-attacks` and `jeat-sampling`): this crate knows only logits.
+//! The training objectives as losses: each names the points it needs besides the data
+//! (adversarial examples, negative samples from SGLD) and turns a batch with those points into a
+//! loss and its named parts. How the points are made (the inner attack, the sampler, the
+//! checkpoint a run starts from) is a training-run setting of `jeat-train`: this crate knows only
+//! logits.
 //!
-//! Parts of `jeat` and `prejeat` are our reconstruction of Zhu et al. (ICCV 2021), whose code is
-//! not public; every choice is a field here (see docs/method.md).
+//! The `jeat` loss is our reconstruction of Zhu et al. (ICCV 2021), whose code is not public;
+//! every choice is a field here (see docs/method.md).
 
 use crate::energy::{cross_entropy, joint_energy, marginal_energy};
 use crate::point_loss::{PointLoss, Reference};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use std::path::PathBuf;
 
-/// A bad objective configuration or a batch that lacks what the objective needs.
+/// A bad objective or a batch that lacks what the objective needs.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ObjectiveError {
     /// A parameter outside its valid range.
@@ -33,163 +33,60 @@ pub enum ObjectiveError {
     },
 }
 
-/// How an inner attack starts inside its ball.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum InnerStart {
-    /// At the data point.
-    Clean,
-    /// Uniform in the Linf ball (Madry et al.).
-    Uniform,
-    /// The data point plus `std · N(0, I)` (TRADES: std 0.001).
-    Gaussian {
-        /// Standard deviation in [0, 1] pixel units.
-        std: f64,
-    },
-}
-
-/// The inner maximisation of adversarial training: Linf PGD in [0, 1] pixel units.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InnerAttack {
-    /// Radius of the Linf ball.
-    pub eps: f64,
-    /// Size of each signed-gradient step.
-    pub step_size: f64,
-    /// Number of steps.
-    pub steps: usize,
-    /// Where the attack starts.
-    pub start: InnerStart,
-}
-
-impl InnerAttack {
-    /// PGD-`steps` at `eps` with step `eps / 4` and a uniform start (the paper's 8/255, 2/255,
-    /// 10 steps when `eps = 8/255`).
-    pub fn madry(eps: f64, steps: usize) -> Self {
-        Self {
-            eps,
-            step_size: eps / 4.0,
-            steps,
-            start: InnerStart::Uniform,
-        }
-    }
-
-    fn validate(&self, objective: &'static str) -> Result<(), ObjectiveError> {
-        let bad = |message: String| Err(ObjectiveError::Invalid { objective, message });
-        if !(positive(self.eps) && self.eps <= 1.0) {
-            return bad(format!("attack eps must be in (0, 1], got {}", self.eps));
-        }
-        if !positive(self.step_size) {
-            return bad(format!(
-                "attack step_size must be > 0, got {}",
-                self.step_size
-            ));
-        }
-        if self.steps == 0 {
-            return bad("attack steps must be ≥ 1".into());
-        }
-        Ok(())
-    }
-}
-
-/// What JEAT's inner attack ascends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AttackLoss {
-    /// Cross-entropy (as PGD-AT).
-    CrossEntropy,
-    /// The joint energy `E(x, y)`.
-    JointEnergy,
-}
-
-/// Parameters of `jeat` and `prejeat` **[reconstruction]**:
+/// The weights of the `jeat` loss **[reconstruction]**:
 /// `clean_ce_weight · CE(x, y) + CE(x_adv, y) + lambda · [E(x_adv) - E(x_hat)]
-///  + energy_l2 · (E(x_adv)² + E(x_hat)²)`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JeatParams {
+///  + energy_l2 · (E(x_adv)² + E(x_hat)²) + joint_weight · [E(x_adv, y) - E(x_hat_y, y)]`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JeatLoss {
     /// Weight of the contrastive energy term (1 makes the loss `E(x_adv, y) - E(x_hat)`).
-    #[serde(default = "one")]
     pub lambda: f64,
-    /// What the inner attack ascends.
-    #[serde(default = "cross_entropy_loss")]
-    pub attack_loss: AttackLoss,
-    /// Weight of the clean cross-entropy (default 0).
-    #[serde(default)]
+    /// Weight of the clean cross-entropy.
     pub clean_ce_weight: f64,
-    /// Weight of the energy L2 regulariser (default 0; the usual stabiliser of JEM training).
-    #[serde(default)]
+    /// Weight of the energy L2 regulariser (the usual stabiliser of JEM training).
     pub energy_l2: f64,
-    /// Weight of JEM's `p(x, y)` term, `E(x_adv, y) - E(x̂_y, y)` with `x̂_y` from SGLD on
-    /// `E(x, y)` in a class-conditional buffer (default 0: off).
-    #[serde(default)]
+    /// Weight of JEM's `p(x, y)` term, with `x_hat_y` from SGLD on `E(x, y)`.
     pub joint_weight: f64,
-    /// The inner attack.
-    pub attack: InnerAttack,
-    /// A trained checkpoint to start from: required by `prejeat` (a `pgd-at` model).
-    #[serde(default)]
-    pub pretrained: Option<PathBuf>,
 }
 
-/// `v > 0` and finite (false for NaN).
-fn positive(v: f64) -> bool {
-    v.is_finite() && v > 0.0
+impl Default for JeatLoss {
+    /// `lambda` 1, every other weight 0.
+    fn default() -> Self {
+        Self {
+            lambda: 1.0,
+            clean_ce_weight: 0.0,
+            energy_l2: 0.0,
+            joint_weight: 0.0,
+        }
+    }
+}
+
+/// A training loss.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Objective {
+    /// `CE(x, y)`.
+    Standard,
+    /// Madry et al.: `CE(x_adv, y)`.
+    PgdAt,
+    /// Zhang et al.: `CE(x, y) + beta · KL(p(·|x) ‖ p(·|x_adv))`.
+    Trades {
+        /// Weight of the KL term (6 in the paper).
+        beta: f64,
+    },
+    /// Grathwohl et al.: `CE(x, y) + E(x) - E(x_hat)` (+ `energy_l2 · (E(x)² + E(x_hat)²)`,
+    /// + `joint_weight · [E(x, y) - E(x_hat_y, y)]`).
+    Jem {
+        /// Weight of the energy L2 regulariser.
+        energy_l2: f64,
+        /// Weight of the `p(x, y)` term (JEM's `--pxycontrast`).
+        joint_weight: f64,
+    },
+    /// Joint Energy Adversarial Training **[reconstruction]**.
+    Jeat(JeatLoss),
 }
 
 /// `v ≥ 0` and finite (false for NaN).
 fn non_negative(v: f64) -> bool {
     v.is_finite() && v >= 0.0
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-fn cross_entropy_loss() -> AttackLoss {
-    AttackLoss::CrossEntropy
-}
-
-fn default_data_noise() -> f64 {
-    // JEM's 0.03 in [-1, 1] units.
-    0.015
-}
-
-/// A training objective.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "name", rename_all = "kebab-case")]
-pub enum Objective {
-    /// `CE(x, y)`.
-    Standard,
-    /// Madry et al.: `CE(x_adv, y)`, x_adv by PGD on CE.
-    PgdAt {
-        /// The inner attack.
-        attack: InnerAttack,
-    },
-    /// Zhang et al.: `CE(x, y) + beta · KL(p(·|x) ‖ p(·|x_adv))`, x_adv by PGD on the KL term.
-    Trades {
-        /// Weight of the KL term (6 in the paper).
-        beta: f64,
-        /// The inner attack (TRADES starts at `x + 0.001 · N(0, I)`).
-        attack: InnerAttack,
-    },
-    /// Grathwohl et al.: `CE(x, y) + E(x) - E(x_hat)` (+ `energy_l2 · (E(x)² + E(x_hat)²)`),
-    /// x_hat from persistent SGLD; the data carry `data_noise · N(0, I)`.
-    Jem {
-        /// Standard deviation of the noise added to the data, [0, 1] units (JEM: 0.03 in [-1, 1]).
-        #[serde(default = "default_data_noise")]
-        data_noise: f64,
-        /// Weight of the energy L2 regulariser.
-        #[serde(default)]
-        energy_l2: f64,
-        /// Weight of JEM's `p(x, y)` term, `E(x, y) - E(x̂_y, y)` with `x̂_y` from SGLD on
-        /// `E(x, y)` in a class-conditional buffer (JEM's `--pxycontrast`; default 0: off).
-        #[serde(default)]
-        joint_weight: f64,
-    },
-    /// Joint Energy Adversarial Training **[reconstruction]**.
-    Jeat(JeatParams),
-    /// JEAT fine-tuned from a trained `pgd-at` checkpoint **[reconstruction]**.
-    Prejeat(JeatParams),
 }
 
 /// The points of a batch an objective's loss is computed on.
@@ -199,7 +96,7 @@ pub struct ObjectiveInputs {
     pub images: Tensor<4>,
     /// `[B]` labels.
     pub labels: Tensor<1, Int>,
-    /// `[B, C, H, W]` adversarial examples, when [`Objective::inner_attack`] asks for them.
+    /// `[B, C, H, W]` adversarial examples, when [`Objective::needs_adversarial`].
     pub adversarial: Option<Tensor<4>>,
     /// `[N, C, H, W]` negative samples, when [`Objective::needs_samples`].
     pub samples: Option<Tensor<4>>,
@@ -213,97 +110,59 @@ pub struct ObjectiveInputs {
 pub struct LossParts {
     /// `[1]`: what the optimiser minimises.
     pub total: Tensor<1>,
-    /// Named terms and diagnostics: `ce_clean`, `ce_adv`, `kl`, `e_data`, `e_adv`, `e_sample`.
+    /// Named terms and diagnostics: `ce_clean`, `ce_adv`, `kl`, `e_data`, `e_adv`, `e_sample`,
+    /// `e_joint_data`, `e_joint_sample`, `energy_l2`.
     pub parts: Vec<(&'static str, Tensor<1>)>,
 }
 
 impl Objective {
-    /// The objective's name (`standard`, `pgd-at`, …).
+    /// The loss's name (`standard`, `pgd-at`, `trades`, `jem`, `jeat`).
     pub fn name(&self) -> &'static str {
         match self {
             Self::Standard => "standard",
-            Self::PgdAt { .. } => "pgd-at",
+            Self::PgdAt => "pgd-at",
             Self::Trades { .. } => "trades",
             Self::Jem { .. } => "jem",
             Self::Jeat(_) => "jeat",
-            Self::Prejeat(_) => "prejeat",
         }
     }
 
-    /// Checks the parameters.
+    /// Checks the weights: every one finite and ≥ 0.
     pub fn validate(&self) -> Result<(), ObjectiveError> {
-        let name = self.name();
-        let bad = |message: String| {
-            Err(ObjectiveError::Invalid {
-                objective: name,
-                message,
-            })
-        };
-        match self {
-            Self::Standard => Ok(()),
-            Self::PgdAt { attack } => attack.validate(name),
-            Self::Trades { beta, attack } => {
-                if !non_negative(*beta) {
-                    return bad(format!("beta must be ≥ 0, got {beta}"));
-                }
-                attack.validate(name)
-            }
+        let weights: Vec<(&str, f64)> = match self {
+            Self::Standard | Self::PgdAt => Vec::new(),
+            Self::Trades { beta } => vec![("beta", *beta)],
             Self::Jem {
-                data_noise,
                 energy_l2,
                 joint_weight,
-            } => {
-                if !(non_negative(*data_noise)
-                    && non_negative(*energy_l2)
-                    && non_negative(*joint_weight))
-                {
-                    return bad("data_noise, energy_l2 and joint_weight must be ≥ 0".into());
-                }
-                Ok(())
-            }
-            Self::Jeat(params) | Self::Prejeat(params) => {
-                if !(non_negative(params.lambda)
-                    && non_negative(params.clean_ce_weight)
-                    && non_negative(params.energy_l2)
-                    && non_negative(params.joint_weight))
-                {
-                    return bad(
-                        "lambda, clean_ce_weight, energy_l2 and joint_weight must be ≥ 0".into(),
-                    );
-                }
-                if matches!(self, Self::Prejeat(_)) && params.pretrained.is_none() {
-                    return bad(
-                        "prejeat starts from a trained pgd-at checkpoint: set `pretrained`".into(),
-                    );
-                }
-                params.attack.validate(name)
-            }
+            } => vec![("energy_l2", *energy_l2), ("joint_weight", *joint_weight)],
+            Self::Jeat(w) => vec![
+                ("lambda", w.lambda),
+                ("clean_ce_weight", w.clean_ce_weight),
+                ("energy_l2", w.energy_l2),
+                ("joint_weight", w.joint_weight),
+            ],
+        };
+        match weights.iter().find(|(_, v)| !non_negative(*v)) {
+            Some((name, value)) => Err(ObjectiveError::Invalid {
+                objective: self.name(),
+                message: format!("{name} must be ≥ 0, got {value}"),
+            }),
+            None => Ok(()),
         }
     }
 
-    /// The inner attack and the per-point loss it ascends, if the objective trains on
-    /// adversarial examples.
-    pub fn inner_attack(&self) -> Option<(InnerAttack, PointLoss)> {
-        match self {
-            Self::Standard | Self::Jem { .. } => None,
-            Self::PgdAt { attack } => Some((*attack, PointLoss::CrossEntropy)),
-            Self::Trades { attack, .. } => Some((*attack, PointLoss::KlToClean)),
-            Self::Jeat(params) | Self::Prejeat(params) => Some((
-                params.attack,
-                match params.attack_loss {
-                    AttackLoss::CrossEntropy => PointLoss::CrossEntropy,
-                    AttackLoss::JointEnergy => PointLoss::JointEnergy,
-                },
-            )),
-        }
+    /// Whether the loss is computed on adversarial examples.
+    pub fn needs_adversarial(&self) -> bool {
+        matches!(self, Self::PgdAt | Self::Trades { .. } | Self::Jeat(_))
     }
 
-    /// Whether the objective needs negative samples from the sampler.
+    /// Whether the loss needs negative samples from the sampler.
     pub fn needs_samples(&self) -> bool {
-        matches!(self, Self::Jem { .. } | Self::Jeat(_) | Self::Prejeat(_))
+        matches!(self, Self::Jem { .. } | Self::Jeat(_))
     }
 
-    /// Whether the objective needs class-conditional samples for its `p(x, y)` term.
+    /// Whether the loss needs class-conditional samples for its `p(x, y)` term.
     pub fn needs_joint_samples(&self) -> bool {
         self.joint_weight() > 0.0
     }
@@ -311,24 +170,8 @@ impl Objective {
     fn joint_weight(&self) -> f64 {
         match self {
             Self::Jem { joint_weight, .. } => *joint_weight,
-            Self::Jeat(params) | Self::Prejeat(params) => params.joint_weight,
+            Self::Jeat(w) => w.joint_weight,
             _ => 0.0,
-        }
-    }
-
-    /// Standard deviation of the noise the training loop adds to the data ([0, 1] units).
-    pub fn data_noise(&self) -> f64 {
-        match self {
-            Self::Jem { data_noise, .. } => *data_noise,
-            _ => 0.0,
-        }
-    }
-
-    /// The checkpoint training starts from, if the objective prescribes one.
-    pub fn pretrained(&self) -> Option<&PathBuf> {
-        match self {
-            Self::Prejeat(params) | Self::Jeat(params) => params.pretrained.as_ref(),
-            _ => None,
         }
     }
 
@@ -375,14 +218,14 @@ impl Objective {
                 parts.push(("ce_clean", ce.clone()));
                 ce
             }
-            Self::PgdAt { .. } => {
+            Self::PgdAt => {
                 let logits = forward(adversarial()?);
                 parts.push(("e_adv", marginal_energy(logits.clone()).mean().detach()));
                 let ce = cross_entropy(logits, labels).mean();
                 parts.push(("ce_adv", ce.clone()));
                 ce
             }
-            Self::Trades { beta, .. } => {
+            Self::Trades { beta } => {
                 let clean_logits = forward(inputs.images);
                 let adv_logits = forward(adversarial()?);
                 let reference = Reference::labels(labels.clone())
@@ -411,7 +254,7 @@ impl Objective {
                     &mut parts,
                 )?
             }
-            Self::Jeat(params) | Self::Prejeat(params) => {
+            Self::Jeat(params) => {
                 let adv_logits = forward(adversarial()?);
                 let e_adv = marginal_energy(adv_logits.clone());
                 let e_sample = marginal_energy(forward_samples(samples()?));

@@ -77,10 +77,34 @@ pub enum PointLoss {
 }
 
 impl PointLoss {
+    /// What the loss needs and `reference` or `classes` lacks (targets for the targeted losses,
+    /// clean probabilities for KL, at least 3 classes for DLR and 4 for targeted DLR), as a
+    /// sentence; `None` when the loss can be computed. Callers check this first and turn it
+    /// into their error.
+    pub fn missing(self, reference: &Reference, classes: usize) -> Option<String> {
+        let needs_targets = matches!(self, Self::TargetedDlr | Self::TargetMargin);
+        if needs_targets && reference.targets.is_none() {
+            return Some(format!("the {} loss needs target classes", self.name()));
+        }
+        if self == Self::KlToClean && reference.clean_probs.is_none() {
+            return Some("the KL loss needs the clean points' probabilities".into());
+        }
+        let fewest = match self {
+            Self::Dlr => 3,
+            Self::TargetedDlr => 4,
+            _ => 1,
+        };
+        (classes < fewest).then(|| {
+            format!(
+                "the {} loss needs at least {fewest} classes, the model has {classes}",
+                self.name()
+            )
+        })
+    }
+
     /// The loss of each point: logits `[B, K]` → `[B]`.
     ///
-    /// Panics if the reference lacks what the loss needs (targets for targeted DLR, clean
-    /// probabilities for KL) or `K` is too small for a DLR loss.
+    /// Panics where [`PointLoss::missing`] names something missing; check it first.
     pub fn per_point(self, logits: Tensor<2>, reference: &Reference) -> Tensor<1> {
         let labels = reference.labels.clone();
         match self {

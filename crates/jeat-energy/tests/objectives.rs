@@ -6,7 +6,7 @@ use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use jeat_energy::{
-    InnerAttack, Objective, ObjectiveError, ObjectiveInputs, joint_energy, marginal_energy,
+    JeatLoss, Objective, ObjectiveError, ObjectiveInputs, joint_energy, marginal_energy,
 };
 
 /// A linear classifier of flattened 1×4×4 images: the smallest model with real gradients.
@@ -44,18 +44,12 @@ fn scalar(t: Tensor<1>) -> f64 {
 }
 
 fn jeat() -> Objective {
-    toml::from_str(
-        r#"
-        name = "jeat"
-        attack = { eps = 0.1, step_size = 0.025, steps = 3, start = { kind = "uniform" } }
-        "#,
-    )
-    .unwrap()
+    Objective::Jeat(JeatLoss::default())
 }
 
 #[test]
 fn standard_loss_equals_burns_cross_entropy() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let model = Tiny::new(&device);
     let (x, y) = (images(8, 1, &device), labels(8, &device));
     let parts = Objective::Standard
@@ -83,7 +77,7 @@ fn standard_loss_equals_burns_cross_entropy() {
 /// joint energy of the adversarial points and raise the marginal energy of the samples.
 #[test]
 fn one_jeat_step_lowers_adversarial_joint_energy_and_raises_sample_energy() {
-    let device = Device::flex().autodiff();
+    let device = jeat_core::testing::device().autodiff();
     let mut model = Tiny::new(&device);
     let (x_adv, y, x_hat) = (
         images(16, 2, &device),
@@ -182,7 +176,7 @@ mod formula {
 /// Every objective's loss equals its formula, with the samples' forward pass the one asked for.
 #[test]
 fn every_objective_equals_its_formula() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let model = Tiny::new(&device);
     // The samples go through another model: the loss must use the samples' forward pass there.
     let sample_model = Tiny::new(&device);
@@ -212,31 +206,22 @@ fn every_objective_equals_its_formula() {
         mean(formula::e_joint(positive, &label_values))
             - mean(formula::e_joint(&joint_samples, &label_values))
     };
-    let attack = InnerAttack::madry(0.1, 3);
-    let jeat_params = |lambda: f64, clean_ce_weight: f64, energy_l2: f64, joint_weight: f64| {
-        jeat_energy::objective::JeatParams {
+    let jeat_params =
+        |lambda: f64, clean_ce_weight: f64, energy_l2: f64, joint_weight: f64| JeatLoss {
             lambda,
-            attack_loss: jeat_energy::AttackLoss::CrossEntropy,
             clean_ce_weight,
             energy_l2,
             joint_weight,
-            attack,
-            pretrained: Some("pgd-at.safetensors".into()),
-        }
-    };
+        };
     let cases: Vec<(Objective, f64)> = vec![
         (Objective::Standard, formula::ce(&clean, &label_values)),
+        (Objective::PgdAt, formula::ce(&adv, &label_values)),
         (
-            Objective::PgdAt { attack },
-            formula::ce(&adv, &label_values),
-        ),
-        (
-            Objective::Trades { beta: 6.0, attack },
+            Objective::Trades { beta: 6.0 },
             formula::ce(&clean, &label_values) + 6.0 * formula::kl(&clean, &adv),
         ),
         (
             Objective::Jem {
-                data_noise: 0.0,
                 energy_l2: 0.3,
                 joint_weight: 0.7,
             },
@@ -253,7 +238,7 @@ fn every_objective_equals_its_formula() {
                 - mean(formula::e_marginal(&samples)),
         ),
         (
-            Objective::Prejeat(jeat_params(0.5, 0.25, 0.1, 2.0)),
+            Objective::Jeat(jeat_params(0.5, 0.25, 0.1, 2.0)),
             formula::ce(&adv, &label_values)
                 + 0.25 * formula::ce(&clean, &label_values)
                 + 0.5 * (mean(formula::e_marginal(&adv)) - mean(formula::e_marginal(&samples)))
@@ -287,7 +272,7 @@ fn every_objective_equals_its_formula() {
 
 #[test]
 fn missing_points_and_bad_parameters_are_named() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let model = Tiny::new(&device);
     let err = jeat()
         .loss(
@@ -307,57 +292,14 @@ fn missing_points_and_bad_parameters_are_named() {
         "objective jeat needs adversarial examples in the batch"
     );
 
-    let trades = Objective::Trades {
-        beta: -1.0,
-        attack: InnerAttack::madry(0.1, 10),
-    };
+    let trades = Objective::Trades { beta: -1.0 };
     assert!(matches!(
         trades.validate(),
         Err(ObjectiveError::Invalid { .. })
     ));
-    let bad_eps = Objective::PgdAt {
-        attack: InnerAttack::madry(0.0, 10),
-    };
-    assert!(
-        bad_eps
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("eps must be in (0, 1]")
-    );
-    let Objective::Jeat(params) = jeat() else {
-        unreachable!()
-    };
-    let prejeat = Objective::Prejeat(params);
-    assert!(
-        prejeat
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("pretrained")
-    );
-}
-
-#[test]
-fn configs_read_from_toml_with_defaults_and_refuse_unknown_keys() {
-    let Objective::Jeat(params) = jeat() else {
-        panic!("not jeat")
-    };
-    assert_eq!(
-        (params.lambda, params.clean_ce_weight, params.energy_l2),
-        (1.0, 0.0, 0.0)
-    );
-    assert!(jeat().inner_attack().is_some() && jeat().needs_samples());
-    let jem: Objective = toml::from_str(r#"name = "jem""#).unwrap();
-    assert_eq!(jem.data_noise(), 0.015);
-    let typo = toml::from_str::<Objective>(
-        r#"
-        name = "jeat"
-        lamda = 2.0
-        attack = { eps = 0.1, step_size = 0.025, steps = 3, start = { kind = "uniform" } }
-        "#,
-    );
-    assert!(typo.unwrap_err().to_string().contains("lamda"));
-    let back: Objective = toml::from_str(&toml::to_string(&jeat()).unwrap()).unwrap();
-    assert_eq!(back, jeat());
+    let nan = Objective::Jeat(JeatLoss {
+        lambda: f64::NAN,
+        ..JeatLoss::default()
+    });
+    assert!(nan.validate().unwrap_err().to_string().contains("lambda"));
 }

@@ -29,7 +29,7 @@ fn close(a: &[f64], b: &[f64], tol: f64) {
 
 #[test]
 fn losses_equal_their_formulas_on_a_fixed_table() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let reference = Reference::labels(ints(&[1, 0], &device)).with_targets(ints(&[3, 2], &device));
     let z = [[3.0f64, 2.0, 0.5, -1.0], [4.0, 1.0, 0.0, -2.0]];
     let lse = |r: &[f64; 4]| r.iter().map(|v| v.exp()).sum::<f64>().ln();
@@ -70,7 +70,7 @@ fn losses_equal_their_formulas_on_a_fixed_table() {
 
 #[test]
 fn kl_to_clean_is_zero_at_the_clean_point_and_matches_the_formula() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let clean = burn::tensor::activation::softmax(logits(&device), 1);
     let reference = Reference::labels(ints(&[1, 0], &device)).with_clean_probs(clean.clone());
     let at_clean = values(PointLoss::KlToClean.per_point(logits(&device), &reference));
@@ -88,7 +88,7 @@ fn kl_to_clean_is_zero_at_the_clean_point_and_matches_the_formula() {
 /// The analytic gradient of each loss against central differences in f64-ish precision.
 #[test]
 fn gradients_match_finite_differences() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let ad = device.clone().autodiff();
     let base: Vec<f32> = vec![0.3, -0.7, 1.1, 0.2, 0.9, 0.1, -0.4, 0.6];
     let reference = |d: &Device| {

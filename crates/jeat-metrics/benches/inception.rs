@@ -1,5 +1,6 @@
 //! Inception forward images per second (fresh weights: the cost does not depend on them) at
 //! batch 16 on the default CPU backend, from 32×32 RGB images (resize included).
+#![allow(missing_docs)] // criterion's macros define undocumented public functions
 
 use burn::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -8,7 +9,7 @@ use jeat_metrics::extract::Features;
 use std::time::Duration;
 
 fn inception(c: &mut Criterion) {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let model = FidInception::new(&device).valid();
     let images = Tensor::<4>::random(
         [16, 3, 32, 32],

@@ -416,7 +416,7 @@ mod tests {
     /// The Inception Score's logits leave out the `fc` bias (torch-fidelity's `logits_unbiased`).
     #[test]
     fn is_logits_leave_out_the_fc_bias() {
-        let device = Device::flex();
+        let device = jeat_core::testing::device();
         let mut model = FidInception::new(&device);
         model.fc.bias = Some(burn::module::Param::from_tensor(Tensor::<1>::full(
             [1008],

@@ -77,7 +77,7 @@ mod tests {
     /// three channels, in protocol units; values are rounded to 8 bits first.
     #[test]
     fn grayscale_images_resize_by_the_tf1_formula_on_three_channels() {
-        let device = Device::flex();
+        let device = jeat_core::testing::device();
         let (h, w) = (3usize, 5usize);
         // Values k/255 plus a little, so that rounding to 8 bits is exercised.
         let pixels: Vec<f32> = (0..h * w)

@@ -273,7 +273,9 @@ mod tests {
             ),
         ];
         std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
-        let err = load(&path, &Device::flex()).unwrap_err().to_string();
+        let err = load(&path, &jeat_core::testing::device())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("partial.safetensors")
                 && err.contains("missing [")

@@ -68,7 +68,7 @@ fn pool3_features_of_real_cifar_images_match_the_original_pipeline() {
         }
         panic!("{FETCH_HINT} (or set JEAT_SKIP_REAL_DATA=1 to skip tests on real data)");
     };
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let inception = load(&weights, &device).unwrap();
     let set = read_png_folder(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/fixtures/cifar10"),

@@ -4,6 +4,7 @@
 //!
 //! `JEAT_BENCH_BACKEND=ndarray` (with `--features ndarray`) runs the same on burn's deprecated
 //! ndarray backend instead of flex, for the backend table of docs/performance.md.
+#![allow(missing_docs)] // criterion's macros define undocumented public functions
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -15,7 +16,7 @@ use std::time::Duration;
 /// The backend under test: flex unless `JEAT_BENCH_BACKEND` names another one compiled in.
 fn bench_device() -> (Device, &'static str) {
     match std::env::var("JEAT_BENCH_BACKEND").as_deref() {
-        Err(_) | Ok("flex") => (Device::flex(), "flex"),
+        Err(_) | Ok("flex") => (jeat_core::testing::device(), "flex"),
         #[cfg(feature = "ndarray")]
         #[allow(deprecated)] // measured only to show why flex is the default
         Ok("ndarray") => (Device::ndarray(), "ndarray"),

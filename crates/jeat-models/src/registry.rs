@@ -219,7 +219,7 @@ mod tests {
     fn params(arch: &str) -> usize {
         trainable_params(
             &ModelSpec::new(arch, 10, [3, 32, 32])
-                .build(&Device::flex())
+                .build(&jeat_core::testing::device())
                 .unwrap(),
         )
     }
@@ -234,7 +234,7 @@ mod tests {
         // PreAct-ResNet-18 of Rice et al., final batch norm included.
         assert_eq!(params("preact-resnet-18"), 11_172_170);
         let mnist = ModelSpec::new("mnist-cnn", 10, [1, 28, 28])
-            .build(&Device::flex())
+            .build(&jeat_core::testing::device())
             .unwrap();
         // 320 + 18,496 + 627,400 + 2,010.
         assert_eq!(trainable_params(&mnist), 648_226);
@@ -245,14 +245,14 @@ mod tests {
         assert_eq!(parse_wrn("wrn-28-10-nobn"), Some((28, 10, false)));
         assert_eq!(parse_wrn("wrn-30-10"), None);
         let err = ModelSpec::new("resnet-50", 10, [3, 32, 32])
-            .build(&Device::flex())
+            .build(&jeat_core::testing::device())
             .unwrap_err();
         assert!(err.to_string().contains("wrn-34-10, wrn-28-10"), "{err}");
     }
 
     #[test]
     fn every_preset_gives_logits_of_the_right_shape() {
-        let device = Device::flex();
+        let device = jeat_core::testing::device();
         for (arch, shape) in [
             ("wrn-16-1", [3, 32, 32]),
             ("wrn-16-1-nobn", [1, 28, 28]),

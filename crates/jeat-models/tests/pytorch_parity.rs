@@ -61,7 +61,7 @@ fn wrn(device: &Device) -> Model {
 
 #[test]
 fn wrn_from_a_wrapped_zip_state_dict_matches_pytorch() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let (model, report) = load_weights(wrn(&device), &fixture("wrn16_1.pt")).unwrap();
     assert_eq!(report.format, CheckpointFormat::Pytorch);
     assert_eq!(report.top_level_key.as_deref(), Some("state_dict"));
@@ -79,7 +79,7 @@ fn wrn_from_a_wrapped_zip_state_dict_matches_pytorch() {
 
 #[test]
 fn mnist_cnn_from_a_legacy_dataparallel_file_matches_pytorch() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let fresh = ModelSpec::new("mnist-cnn", 10, [1, 28, 28])
         .build(&device)
         .unwrap();
@@ -92,7 +92,7 @@ fn mnist_cnn_from_a_legacy_dataparallel_file_matches_pytorch() {
 
 #[test]
 fn safetensors_round_trip_keeps_logits_and_pytorch_names() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let (model, _) = load_weights(wrn(&device), &fixture("wrn16_1.pt")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wrn.safetensors");
@@ -133,7 +133,7 @@ fn safetensors_round_trip_keeps_logits_and_pytorch_names() {
 
 #[test]
 fn a_checkpoint_of_another_shape_names_the_first_mismatch() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let five_classes = ModelSpec::new("wrn-16-1", 5, [3, 32, 32])
         .build(&device)
         .unwrap();
@@ -159,7 +159,7 @@ fn a_checkpoint_of_another_shape_names_the_first_mismatch() {
 
 #[test]
 fn a_checkpoint_of_another_architecture_lists_missing_and_unexpected_keys() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let err = load_weights(wrn(&device), &fixture("mnist_cnn_legacy.pt"))
         .unwrap_err()
         .to_string();
@@ -172,7 +172,7 @@ fn a_checkpoint_of_another_architecture_lists_missing_and_unexpected_keys() {
 
 #[test]
 fn a_pickle_that_would_run_code_is_refused() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let err = load_weights(wrn(&device), &fixture("evil.pt")).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, ModelError::UnsafePickle { .. }), "{message}");
@@ -184,7 +184,7 @@ fn a_pickle_that_would_run_code_is_refused() {
 
 #[test]
 fn truncated_and_missing_files_are_one_line_errors() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let dir = tempfile::tempdir().unwrap();
     let bytes = std::fs::read(fixture("wrn16_1.pt")).unwrap();
     let cut = dir.path().join("cut.pt");
@@ -199,7 +199,7 @@ fn truncated_and_missing_files_are_one_line_errors() {
 
 #[test]
 fn preact_resnet18_exports_the_reference_names_and_shapes() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let model = ModelSpec::new("preact-resnet-18", 10, [3, 32, 32])
         .build(&device)
         .unwrap();

@@ -1,29 +1,48 @@
 //! The energy-analysis cell of one model: energies of clean, PGD-20 and generated points
 //! (histograms), flatness, and the landscape around the first test image.
 
-use crate::pipeline::Analysis;
-use crate::profile::Profile;
-use anyhow::{Result, bail};
-use burn::prelude::*;
-use jeat_analysis::{Directions, Energies, energies, flatness, landscape};
-use jeat_attacks::{Attack, ThreatModel, pgd::Pgd};
+use crate::cell::{MethodCell, Run};
+use crate::error::{ReproduceError, Result};
+use crate::samples::Samples;
+use jeat_analysis::{Directions, Energies, Flatness, Landscape, energies, flatness, landscape};
+use jeat_attacks::{Attack, pgd::Pgd};
 use jeat_data::png_folder::read_image_folder;
-use jeat_data::{Augmentation, ImageSet, batch_at};
-use jeat_models::{Model, ModelSpec};
-use std::path::Path;
+use jeat_data::{Augmentation, batch_at};
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn analyse(
-    model: &Model,
-    spec: &ModelSpec,
-    test: &ImageSet,
-    threat: &ThreatModel,
-    profile: &Profile,
-    samples_dir: &Path,
-    cells: &Path,
-    method: &str,
-    device: &Device,
+/// The energy analysis of one model.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Analysis {
+    /// Flatness around test points.
+    pub flatness: Flatness,
+    /// Mean E(x) and E(x, y) of clean, PGD-20 and generated points.
+    pub mean_energies: Vec<(String, f64, f64)>,
+    /// The landscape around the first test image.
+    pub landscape: Landscape,
+}
+
+/// The analysis of `cell`'s model (cached by the model, the plan's settings and the samples).
+pub fn analyse(
+    run: &Run,
+    cell: &MethodCell,
+    samples: &Samples,
+    say: &mut dyn FnMut(String),
 ) -> Result<Analysis> {
+    let profile = &run.options.plan;
+    let key = serde_json::json!({"model": cell.hash, "points": profile.analysis_points, "eps": profile.eps, "landscape": profile.landscape, "samples": samples.count});
+    let (analysis, _) = run
+        .cache
+        .cached(&cell.dir.join("analysis.json"), &key, || {
+            say(format!("{}: energy analysis", cell.method));
+            compute(run, cell)
+        })?;
+    Ok(analysis)
+}
+
+fn compute(run: &Run, cell: &MethodCell) -> Result<Analysis> {
+    let (model, spec, test, threat) = (&cell.model, &cell.spec, &run.test, &run.threat);
+    let (profile, device) = (&run.options.plan, &run.options.device);
+    let samples_dir = cell.dir.join("samples");
+    let (cells, method) = (&cell.dir, cell.method);
     let set = test.take(profile.analysis_points);
     let indices: Vec<usize> = (0..set.len()).collect();
     let batch = batch_at(&set, &indices, Augmentation::NONE, 0, 0, device);
@@ -35,11 +54,11 @@ pub(crate) fn analyse(
     let attacked = energies(model, adversarial.clone(), labels.clone());
     let generated_set = read_image_folder(&samples_dir.join("images"))?;
     if generated_set.shape() != set.shape() {
-        bail!(
+        return Err(ReproduceError::Plan(format!(
             "generated images are {} but the data is {}",
             generated_set.shape(),
             set.shape()
-        );
+        )));
     }
     let mut generated = Energies::default();
     let indices: Vec<usize> = (0..generated_set.len()).collect();
@@ -47,7 +66,7 @@ pub(crate) fn analyse(
         let batch = batch_at(&generated_set, chunk, Augmentation::NONE, 0, 0, device);
         generated.add(model, batch.images, batch.labels);
     }
-    let flat = flatness(model, &images, &labels, &adversarial, threat.eps, 8, 0);
+    let flat = flatness(model, &images, &labels, &adversarial, threat, 8, 0);
     let groups = vec![
         ("clean".to_string(), clean),
         ("PGD-20".to_string(), attacked),

@@ -1,12 +1,73 @@
-//! An attack column of one model: its attacks keep a resume state next to the cached result, so
-//! a killed run resumes mid-column. A state left by an earlier checkpoint of the same method (it
-//! was retrained, so the cell's cache key changed) describes another model's points: it is
-//! discarded, with a line saying so, instead of stopping the whole table.
+//! The attack columns of one model, every column on the same test points. Each column's attacks
+//! keep a resume state next to the cached result, so a killed run resumes mid-column. A state left
+//! by an earlier checkpoint of the same method (it was retrained, so the cell's cache key changed)
+//! describes another model's points: it is discarded, with a line saying so, instead of stopping
+//! the whole table.
 
-use anyhow::Result;
+use crate::cell::{MethodCell, Run};
+use crate::error::{ReproduceError, Result};
 use jeat_attacks::AttackError;
-use jeat_attacks::runner::{Evaluation, PointSource, Report, evaluate};
+use jeat_attacks::runner::{Evaluation, Report, evaluate};
+use jeat_attacks::suite::Suite;
+use jeat_core::PointSource;
+use jeat_data::SetSource;
 use jeat_models::Classifier;
+
+/// An attack column's result.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Column {
+    /// Column name (`PGD-20`).
+    pub name: String,
+    /// Robust accuracy (%) and the report it comes from.
+    pub report: Report,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+/// Every attack column of `cell`'s model, on the plan's first `attack_points` test points.
+pub fn columns(run: &Run, cell: &MethodCell, say: &mut dyn FnMut(String)) -> Result<Vec<Column>> {
+    let plan = &run.options.plan;
+    let method = cell.method;
+    let set = run.test.take(plan.attack_points);
+    let source = SetSource {
+        set: &set,
+        device: run.options.device.clone(),
+    };
+    let mut columns = Vec::new();
+    for (name, suite) in &plan.columns {
+        let key = serde_json::json!({"model": cell.hash, "suite": suite, "eps": plan.eps, "points": set.len(), "data": run.test.name(), "attacks": jeat_attacks::REVISION});
+        let file = cell.dir.join(format!("attack-{suite}.json"));
+        let (report, seconds) = run.cache.cached(&file, &key, || {
+            say(format!("{method}: {name} on {} points", set.len()));
+            let evaluation = Evaluation {
+                suite: Suite::parse(suite)?,
+                threat: run.threat.clone(),
+                batch_size: plan.batch_size,
+                seed: 0,
+                identity: format!(
+                    "{method} {} on {}[:{}], attacks revision {}",
+                    &cell.hash[..16],
+                    run.test.name(),
+                    set.len(),
+                    jeat_attacks::REVISION
+                ),
+                state_path: Some(cell.dir.join(format!("attack-{suite}.state.json"))),
+            };
+            std::fs::create_dir_all(&cell.dir).map_err(|e| ReproduceError::io(&cell.dir, e))?;
+            evaluate_cell(&evaluation, &cell.model, &source, say)
+        })?;
+        say(format!(
+            "{method}: {name} {:.2} % (clean {:.2} %)",
+            report.robust_accuracy, report.clean_accuracy
+        ));
+        columns.push(Column {
+            name: name.clone(),
+            report,
+            seconds,
+        });
+    }
+    Ok(columns)
+}
 
 /// Runs `evaluation` (whose `state_path` is the cell's resume state) on `source`, replacing a
 /// stale state of another model or configuration.
@@ -21,7 +82,7 @@ pub fn evaluate_cell(
             say(format!(
                 "discarding {path}: a partial attack of another model ({found})"
             ));
-            std::fs::remove_file(&path)?;
+            std::fs::remove_file(&path).map_err(|e| ReproduceError::io(path.as_ref(), e))?;
             Ok(evaluate(evaluation, model, source, &mut |_| {})?)
         }
         other => Ok(other?),
@@ -63,7 +124,7 @@ mod tests {
             let levels = [0.1f32, 0.3, 0.7, 0.9];
             let pixels: Vec<f32> = indices.iter().flat_map(|&i| [levels[i]; 4]).collect();
             let labels: Vec<i64> = indices.iter().map(|&i| (i >= 2) as i64).collect();
-            let device = Device::flex();
+            let device = jeat_core::testing::device();
             (
                 Tensor::from_data(TensorData::new(pixels, [indices.len(), 1, 2, 2]), &device),
                 Tensor::from_data(TensorData::new(labels, [indices.len()]), &device),

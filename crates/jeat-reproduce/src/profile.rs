@@ -1,15 +1,16 @@
-//! The three scales of the reproduction. Which data, network and training each method uses come
-//! from the training presets of `jeat-train` (`<profile>-<method>`); this adds what is measured.
+//! What each profile measures. Which data, network and training each method uses come from the
+//! training presets of `jeat-train` ([`jeat_train::Profile::config`]); this adds the attack
+//! columns, the samples, the scores and the analysis.
 
-use anyhow::{Result, bail};
+use jeat_train::{Profile, TrainingMethod};
 
 /// What a profile measures.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Profile {
-    /// `smoke`, `cpu` or `paper`.
-    pub name: String,
+pub struct ProfilePlan {
+    /// The profile.
+    pub profile: Profile,
     /// The methods, in the order they are trained (`prejeat` after `pgd-at`).
-    pub methods: Vec<String>,
+    pub methods: Vec<TrainingMethod>,
     /// Linf radius of every attack column, as written (`8/255`, `0.1`).
     pub eps: String,
     /// Test points of every attack column (the same points for all, so that they compare).
@@ -27,9 +28,6 @@ pub struct Profile {
     /// Batch size of attacks and scores.
     pub batch_size: usize,
 }
-
-/// The valid profile names.
-pub const PROFILES: &str = "smoke, cpu, paper";
 
 /// The name of the AutoAttack column.
 pub const AUTOATTACK: &str = "AutoAttack";
@@ -52,16 +50,13 @@ fn columns(autoattack: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-impl Profile {
-    /// A profile by name.
-    pub fn named(name: &str) -> Result<Self> {
-        let methods: Vec<String> = ["standard", "pgd-at", "trades", "jem", "jeat", "prejeat"]
-            .iter()
-            .map(|m| m.to_string())
-            .collect();
-        Ok(match name {
-            "smoke" => Self {
-                name: name.into(),
+impl ProfilePlan {
+    /// What `profile` measures.
+    pub fn of(profile: Profile) -> Self {
+        let methods = TrainingMethod::ALL.to_vec();
+        match profile {
+            Profile::Smoke => Self {
+                profile,
                 methods,
                 eps: "0.1".into(),
                 attack_points: 32,
@@ -72,8 +67,8 @@ impl Profile {
                 landscape: (15, 2.0),
                 batch_size: 64,
             },
-            "cpu" => Self {
-                name: name.into(),
+            Profile::Cpu => Self {
+                profile,
                 methods,
                 eps: "0.1".into(),
                 attack_points: 1000,
@@ -84,8 +79,8 @@ impl Profile {
                 landscape: (41, 6.0),
                 batch_size: 250,
             },
-            "paper" => Self {
-                name: name.into(),
+            Profile::Paper => Self {
+                profile,
                 methods,
                 eps: "8/255".into(),
                 attack_points: 10_000,
@@ -96,17 +91,6 @@ impl Profile {
                 landscape: (51, 10.0),
                 batch_size: 250,
             },
-            other => bail!("unknown profile '{other}'; valid: {PROFILES}"),
-        })
-    }
-
-    /// The generator a method's samples are drawn with (robust-classifier generation for the
-    /// discriminative methods, SGLD for the energy-based ones).
-    pub fn generator(method: &str) -> &'static str {
-        match method {
-            "jem" => "sgld-marginal",
-            "jeat" | "prejeat" => "sgld-joint",
-            _ => "santurkar",
         }
     }
 }

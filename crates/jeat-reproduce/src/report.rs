@@ -2,9 +2,10 @@
 //! data, sample counts, backend and time), `results.json` (one RobustBench-style record per
 //! model) and whether the paper's qualitative claims hold on this run.
 
-use crate::pipeline::{MethodResult, Summary};
+use crate::error::{ReproduceError, Result};
 use crate::profile::AUTOATTACK;
-use anyhow::{Context, Result};
+use crate::summary::{MethodResult, Summary};
+use jeat_train::TrainingMethod;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -102,9 +103,11 @@ fn column(result: &MethodResult, name: &str) -> Option<f64> {
 
 /// The paper's qualitative claims, checked on this run: (claim, holds, evidence).
 pub fn claims(summary: &Summary) -> Vec<(String, bool, String)> {
-    let get = |m: &str| summary.methods.iter().find(|r| r.method == m);
+    let get = |m: TrainingMethod| summary.row(m);
     let mut out = Vec::new();
-    if let (Some(standard), Some(robust)) = (get("standard"), get("pgd-at")) {
+    if let (Some(standard), Some(robust)) =
+        (get(TrainingMethod::Standard), get(TrainingMethod::PgdAt))
+    {
         let (s, r) = (column(standard, AUTOATTACK), column(robust, AUTOATTACK));
         out.push((
             "adversarial training (pgd-at) is far more robust than standard training under AutoAttack".into(),
@@ -132,7 +135,7 @@ pub fn claims(summary: &Summary) -> Vec<(String, bool, String)> {
             format!("E(x_adv, y) - E(x, y): standard {gs:.3}, pgd-at {gr:.3}"),
         ));
     }
-    if let (Some(jeat), Some(robust)) = (get("jeat"), get("pgd-at")) {
+    if let (Some(jeat), Some(robust)) = (get(TrainingMethod::Jeat), get(TrainingMethod::PgdAt)) {
         let (fj, fr) = (
             jeat.scores.fid.as_ref().map(|f| f.value),
             robust.scores.fid.as_ref().map(|f| f.value),
@@ -160,9 +163,59 @@ pub fn claims(summary: &Summary) -> Vec<(String, bool, String)> {
 
 /// Writes `table.md` and `results.json` into `dir`.
 pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
-    let p = &summary.profile;
+    let table = dir.join("table.md");
+    let markdown = markdown(summary).expect("writing to a String cannot fail");
+    std::fs::write(&table, markdown).map_err(|e| ReproduceError::io(&table, e))?;
+    let p = &summary.plan;
+    let records: Vec<serde_json::Value> = summary
+        .methods
+        .iter()
+        .map(|r| {
+            let mut record = serde_json::json!({
+                "name": r.method,
+                "model": r.model.arch,
+                "dataset": summary.data,
+                "threat_model": format!("Linf {}", p.eps),
+                "clean_acc": r.clean_accuracy,
+                "autoattack_acc": column(r, AUTOATTACK),
+                "is": r.scores.is.as_ref().map(|x| x.value),
+                "fid": r.scores.fid.as_ref().map(|x| x.value),
+                "kid": r.scores.kid.as_ref().map(|x| x.value),
+                "protocols": r.columns.iter().map(|c| (c.name.clone(), c.report.protocol.clone())).collect::<std::collections::BTreeMap<_, _>>(),
+                "energy_flatness": r.analysis.flatness,
+                "checkpoint": r.checkpoint,
+                "backend": summary.backend,
+            });
+            for c in &r.columns {
+                record[format!("{}_acc", c.name.to_lowercase().replace('-', "_"))] = serde_json::json!(c.report.robust_accuracy);
+            }
+            record
+        })
+        .collect();
+    let results = serde_json::json!({"profile": p.profile.name(), "real_data": summary.real_data, "models": records});
+    for (name, value) in [
+        ("results.json", results),
+        (
+            "summary.json",
+            serde_json::to_value(summary).expect("a summary serialises"),
+        ),
+    ] {
+        let path = dir.join(name);
+        let text = serde_json::to_string_pretty(&value).expect("JSON serialises");
+        std::fs::write(&path, text).map_err(|e| ReproduceError::io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// `table.md`.
+fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
+    let p = &summary.plan;
     let mut md = String::new();
-    writeln!(md, "# Reproduction table — profile `{}`\n", p.name)?;
+    writeln!(
+        md,
+        "# Reproduction table — profile `{}`\n",
+        p.profile.name()
+    )?;
     writeln!(
         md,
         "Data: **{}**{}. Backend: {}. Linf eps {} ([0, 1] pixel units). Every attack column on the same first {} test points; generated samples: {} per class; wall-clock time of this invocation: {:.0} s (cached cells count their original time below).\n",
@@ -309,43 +362,5 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
             if holds { "holds" } else { "does not hold here" }
         )?;
     }
-    std::fs::write(dir.join("table.md"), md)
-        .with_context(|| format!("writing {}", dir.join("table.md").display()))?;
-
-    let records: Vec<serde_json::Value> = summary
-        .methods
-        .iter()
-        .map(|r| {
-            let mut record = serde_json::json!({
-                "name": r.method,
-                "model": r.model.arch,
-                "dataset": summary.data,
-                "threat_model": format!("Linf {}", p.eps),
-                "clean_acc": r.clean_accuracy,
-                "autoattack_acc": column(r, AUTOATTACK),
-                "is": r.scores.is.as_ref().map(|x| x.value),
-                "fid": r.scores.fid.as_ref().map(|x| x.value),
-                "kid": r.scores.kid.as_ref().map(|x| x.value),
-                "protocols": r.columns.iter().map(|c| (c.name.clone(), c.report.protocol.clone())).collect::<std::collections::BTreeMap<_, _>>(),
-                "energy_flatness": r.analysis.flatness,
-                "checkpoint": r.checkpoint,
-                "backend": summary.backend,
-            });
-            for c in &r.columns {
-                record[format!("{}_acc", c.name.to_lowercase().replace('-', "_"))] = serde_json::json!(c.report.robust_accuracy);
-            }
-            record
-        })
-        .collect();
-    std::fs::write(
-        dir.join("results.json"),
-        serde_json::to_string_pretty(
-            &serde_json::json!({"profile": p.name, "real_data": summary.real_data, "models": records}),
-        )?,
-    )?;
-    std::fs::write(
-        dir.join("summary.json"),
-        serde_json::to_string_pretty(summary)?,
-    )?;
-    Ok(())
+    Ok(md)
 }

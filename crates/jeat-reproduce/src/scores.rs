@@ -2,32 +2,41 @@
 //! the profile's reference images, through jeat-metrics' scoring API; the reference features are
 //! computed once per output directory.
 
-use crate::cache::{cached, file_hash};
-use crate::pipeline::{Options, Scores};
-use anyhow::Result;
+use crate::cache::file_hash;
+use crate::cell::{MethodCell, Run};
+use crate::error::Result;
 use jeat_data::png_folder::read_image_folder;
-use jeat_data::{ImageSet, Split};
 use jeat_metrics::extract::features_of;
-use jeat_metrics::scoring::{self, FeatureCache, Protocol};
-use jeat_metrics::weights::LoadedInception;
-use jeat_train::presets::preset;
-use std::cell::OnceCell;
-use std::path::Path;
+use jeat_metrics::scoring::{self, FeatureCache, Protocol, Scored};
 
 /// Images per Inception batch.
 const BATCH: usize = 50;
 
-/// FID, KID and IS of the samples in `samples_dir` against the profile's reference images.
-pub(crate) fn score(
-    options: &Options,
-    loaded: &OnceCell<LoadedInception>,
-    cells: &Path,
-    samples_dir: &Path,
+/// IS, FID and KID of a method's samples, or why they are missing.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Scores {
+    /// FID.
+    pub fid: Option<Scored>,
+    /// KID (mean and std over subsets).
+    pub kid: Option<Scored>,
+    /// IS (mean and std over splits).
+    pub is: Option<Scored>,
+    /// Why a score is missing.
+    pub notes: Vec<String>,
+}
+
+/// FID, KID and IS of `cell`'s samples (named by `samples_key`) against the plan's reference
+/// images.
+pub fn score(
+    run: &Run,
+    cell: &MethodCell,
     samples_key: &serde_json::Value,
-    test: &ImageSet,
     say: &mut dyn FnMut(String),
 ) -> Result<Scores> {
-    let profile = &options.profile;
+    let options = run.options;
+    let profile = &options.plan;
+    let (loaded, test) = (&run.inception, &run.test);
+    let samples_dir = cell.dir.join("samples");
     let data_root = jeat_data::default_data_root();
     let Some(weights) = options
         .inception
@@ -41,18 +50,14 @@ pub(crate) fn score(
     };
     let protocol = Protocol::default();
     let key = serde_json::json!({"samples": samples_key, "weights": file_hash(&weights)?, "reference": profile.score_reference, "protocol": protocol});
-    let (scores, _) = cached(&cells.join("scores.json"), &key, || {
+    let (scores, _) = run.cache.cached(&cell.dir.join("scores.json"), &key, || {
         if loaded.get().is_none() {
             let _ = loaded.set(jeat_metrics::weights::load(&weights, &options.device)?);
         }
         let inception = loaded.get().expect("set above");
         let reference = match &profile.score_reference {
             (split, n) if split == "test" => test.take(n.unwrap_or(test.len())),
-            (_, n) => {
-                let config = preset(&format!("{}-standard", profile.name), None)?;
-                let train = config.data.load(Split::Train)?;
-                train.take(n.unwrap_or(train.len()))
-            }
+            (_, n) => run.training_set.take(n.unwrap_or(run.training_set.len())),
         };
         say(format!(
             "scoring {} samples against {} reference images",

@@ -1,17 +1,18 @@
 //! SGLD steps per second on WRN-16-4 (batch 128) and the Santurkar generator's images per second
 //! (WRN-16-4, CIFAR-shaped, 60 steps), on the default CPU backend.
+#![allow(missing_docs)] // criterion's macros define undocumented public functions
 
 use burn::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jeat_data::{ImageSet, ImageShape};
 use jeat_models::ModelSpec;
-use jeat_sampling::generate::{Sources, generate_all};
-use jeat_sampling::{ClassGaussians, Energy, Method, SgldConfig};
+use jeat_sampling::generate::{Request, Sources, generate_all};
+use jeat_sampling::{ClassGaussians, Energy, Generator, SgldConfig};
 use std::hint::black_box;
 use std::time::Duration;
 
 fn sampling(c: &mut Criterion) {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let model = ModelSpec::new("wrn-16-4", 10, [3, 32, 32])
         .build(&device)
         .unwrap()
@@ -21,7 +22,7 @@ fn sampling(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(30));
 
-    let start = jeat_attacks::rng::uniform([128, 3, 32, 32], 0.0, 1.0, 0, &device);
+    let start = jeat_core::rng::uniform([128, 3, 32, 32], 0.0, 1.0, 0, &device);
     let three_steps = SgldConfig::from_jem_units(3, 1.0, 0.01);
     group.bench_function("sgld-marginal, batch 128, 3 steps", |b| {
         b.iter(|| {
@@ -49,17 +50,16 @@ fn sampling(c: &mut Criterion) {
     // One image per class (10 images), 60 steps each.
     group.bench_function("santurkar, 10 images, 60 steps", |b| {
         b.iter(|| {
-            let out = generate_all(
-                &model,
-                &Method::santurkar(),
-                1,
-                [3, 32, 32],
+            let request = Request {
+                generator: &Generator::santurkar(),
+                count: 1,
+                shape: [3, 32, 32],
                 sources,
-                10,
-                0,
-                &device,
-            )
-            .unwrap();
+                batch_size: 10,
+                seed: 0,
+                device: &device,
+            };
+            let out = generate_all(&model, &request).unwrap();
             black_box(out.images.into_data())
         })
     });

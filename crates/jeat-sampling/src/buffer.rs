@@ -6,7 +6,7 @@ use crate::error::SamplingError;
 use crate::gaussian::ClassGaussians;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use jeat_attacks::rng;
+use jeat_core::rng;
 use rand::Rng;
 use std::path::Path;
 
@@ -84,12 +84,15 @@ fn fresh(
 }
 
 impl ReplayBuffer {
-    /// A buffer of `size` fresh samples of `shape` `[C, H, W]`.
+    /// A buffer of `size` fresh samples of `shape` `[C, H, W]`. With `classes: Some(K)` it is
+    /// JEM's class-conditional buffer of K equal parts (`size` rounded down to a multiple of K;
+    /// with class-Gaussian starts, part `k` starts from class `k`'s seeds).
     pub fn new(
         size: usize,
         shape: [usize; 3],
         reinit_probability: f64,
         init: BufferInit,
+        classes: Option<usize>,
         seeds: Option<&ClassGaussians>,
         seed: u64,
     ) -> Result<Self, SamplingError> {
@@ -98,46 +101,26 @@ impl ReplayBuffer {
                 "a replay buffer needs size ≥ 1 and 0 ≤ rho ≤ 1, got {size} and {reinit_probability}"
             )));
         }
+        let (size, owners) = match classes {
+            None => (size, None),
+            Some(classes) => {
+                let per_class = size / classes.max(1);
+                if classes == 0 || per_class == 0 {
+                    return Err(SamplingError::Invalid(format!(
+                        "a class-conditional replay buffer needs at least one slot per class, got {size} slots for {classes} classes"
+                    )));
+                }
+                let owners: Vec<usize> = (0..per_class * classes).map(|s| s / per_class).collect();
+                (per_class * classes, Some(owners))
+            }
+        };
         Ok(Self {
             shape,
-            samples: fresh(size, shape, init, seeds, None, seed)?,
-            classes: None,
+            samples: fresh(size, shape, init, seeds, owners.as_deref(), seed)?,
+            classes,
             reinit_probability,
             init,
         })
-    }
-
-    /// JEM's class-conditional buffer of `classes` equal parts (`size` is rounded down to a
-    /// multiple of `classes`); with class-Gaussian starts, part `k` starts from class `k`'s seeds.
-    pub fn class_conditional(
-        size: usize,
-        classes: usize,
-        shape: [usize; 3],
-        reinit_probability: f64,
-        init: BufferInit,
-        seeds: Option<&ClassGaussians>,
-        seed: u64,
-    ) -> Result<Self, SamplingError> {
-        let per_class = size / classes.max(1);
-        if classes == 0 || per_class == 0 {
-            return Err(SamplingError::Invalid(format!(
-                "a class-conditional replay buffer needs at least one slot per class, got {size} slots for {classes} classes"
-            )));
-        }
-        let mut buffer = Self::new(
-            per_class * classes,
-            shape,
-            reinit_probability,
-            init,
-            seeds,
-            seed,
-        )?;
-        if init == BufferInit::ClassGaussian {
-            let owners: Vec<usize> = (0..per_class * classes).map(|s| s / per_class).collect();
-            buffer.samples = fresh(owners.len(), shape, init, seeds, Some(&owners), seed)?;
-        }
-        buffer.classes = Some(classes);
-        Ok(buffer)
     }
 
     /// The number of classes of a class-conditional buffer.

@@ -3,10 +3,10 @@
 //! how many images the model classifies as the class they were generated for.
 
 use crate::error::SamplingError;
-use crate::generate::{Method, Sources, generate};
+use crate::generate::{Request, generate};
 use crate::grid::{write_grid, write_images};
 use burn::prelude::*;
-use jeat_attacks::util::predictions;
+use jeat_core::host::predictions;
 use jeat_models::Classifier;
 use std::path::Path;
 
@@ -30,18 +30,11 @@ impl FolderSummary {
     }
 }
 
-/// Runs [`generate`] with these arguments and writes its output into `dir`; `progress` gets the
+/// Runs [`generate`] for `request` and writes its output into `dir`; `progress` gets the
 /// number of images written after each batch.
-#[allow(clippy::too_many_arguments)]
 pub fn generate_to_folder(
     model: &dyn Classifier,
-    method: &Method,
-    count: usize,
-    shape: [usize; 3],
-    sources: Sources<'_>,
-    batch_size: usize,
-    seed: u64,
-    device: &Device,
+    request: &Request<'_>,
     dir: &Path,
     progress: &mut dyn FnMut(usize),
 ) -> Result<FolderSummary, SamplingError> {
@@ -51,38 +44,28 @@ pub fn generate_to_folder(
         on_target: 0,
     };
     let (mut kept, mut kept_labels) = (Vec::new(), Vec::new());
-    generate(
-        model,
-        method,
-        count,
-        shape,
-        sources,
-        batch_size,
-        seed,
-        device,
-        &mut |batch| {
-            let predicted = predictions(model.logits(batch.images.clone()));
-            summary.on_target += predicted
-                .iter()
-                .zip(&batch.labels)
-                .filter(|(p, y)| p == y)
-                .count();
-            write_images(
-                &images,
-                method.name(),
-                summary.written,
-                batch.images.clone(),
-                &batch.labels,
-            )?;
-            summary.written += batch.labels.len();
-            if kept.len() < GRID_BATCHES {
-                kept.push(batch.images);
-                kept_labels.extend(batch.labels);
-            }
-            progress(summary.written);
-            Ok(())
-        },
-    )?;
+    generate(model, request, &mut |batch| {
+        let predicted = predictions(model.logits(batch.images.clone()));
+        summary.on_target += predicted
+            .iter()
+            .zip(&batch.labels)
+            .filter(|(p, y)| p == y)
+            .count();
+        write_images(
+            &images,
+            request.generator.name(),
+            summary.written,
+            batch.images.clone(),
+            &batch.labels,
+        )?;
+        summary.written += batch.labels.len();
+        if kept.len() < GRID_BATCHES {
+            kept.push(batch.images);
+            kept_labels.extend(batch.labels);
+        }
+        progress(summary.written);
+        Ok(())
+    })?;
     write_grid(
         &dir.join("grid.png"),
         Tensor::cat(kept, 0),

@@ -93,7 +93,7 @@ impl ClassGaussians {
     /// Unclamped draws `mu + L z` for `classes` (one image per entry), `n × d` values.
     pub fn sample_raw(&self, classes: &[usize], seed: u64) -> Vec<f32> {
         let d = self.shape.num_pixels();
-        let mut rng = jeat_attacks::rng::generator(seed);
+        let mut rng = jeat_core::rng::generator(seed);
         let mut out = vec![0f32; classes.len() * d];
         for class in 0..self.num_classes() {
             let rows: Vec<usize> = (0..classes.len())

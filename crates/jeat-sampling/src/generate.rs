@@ -15,9 +15,9 @@ use crate::gaussian::ClassGaussians;
 use crate::sgld::{Energy, SgldConfig};
 use burn::prelude::*;
 use jeat_attacks::engine::{Constraint, Direction, GradientSteps, StepRule};
-use jeat_attacks::rng;
 use jeat_attacks::threat::{Ball, Norm};
-use jeat_attacks::util::{index_tensor, label_tensor, predictions};
+use jeat_core::host::{index_tensor, label_tensor, predictions};
+use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
 use rand::Rng;
@@ -25,7 +25,7 @@ use rand::Rng;
 /// A generator and its parameters.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Method {
+pub enum Generator {
     /// Targeted L2-PGD on cross-entropy from Gaussian seeds.
     Santurkar {
         /// L2 radius around the seed (30).
@@ -56,9 +56,9 @@ fn yes() -> bool {
 }
 
 /// The generator names, for help texts.
-pub const METHOD_NAMES: &str = "santurkar, sgld-joint, sgld-marginal";
+pub const GENERATOR_NAMES: &str = "santurkar, sgld-joint, sgld-marginal";
 
-impl Method {
+impl Generator {
     /// Santurkar et al.'s parameters, keeping the best iterate as the robustness library does.
     pub fn santurkar() -> Self {
         Self::Santurkar {
@@ -69,16 +69,33 @@ impl Method {
         }
     }
 
-    /// A generator by name with its default parameters (SGLD: 200 steps of JEM's step size and
-    /// noise, clamped to the image range).
+    /// SGLD on `E(x, y)` from Gaussian seeds: 200 steps of JEM's step size and noise, clamped to
+    /// the image range.
+    pub fn sgld_joint() -> Self {
+        Self::SgldJoint {
+            sgld: Self::generating_chain(),
+        }
+    }
+
+    /// SGLD on `E(x)` from the replay buffer, the chain of [`Generator::sgld_joint`].
+    pub fn sgld_marginal() -> Self {
+        Self::SgldMarginal {
+            sgld: Self::generating_chain(),
+        }
+    }
+
+    fn generating_chain() -> SgldConfig {
+        SgldConfig::from_jem_units(200, 1.0, 0.01).clamped()
+    }
+
+    /// A generator by name with its default parameters.
     pub fn parse(name: &str) -> Result<Self, SamplingError> {
-        let sgld = SgldConfig::from_jem_units(200, 1.0, 0.01).clamped();
         match name {
             "santurkar" => Ok(Self::santurkar()),
-            "sgld-joint" => Ok(Self::SgldJoint { sgld }),
-            "sgld-marginal" => Ok(Self::SgldMarginal { sgld }),
+            "sgld-joint" => Ok(Self::sgld_joint()),
+            "sgld-marginal" => Ok(Self::sgld_marginal()),
             other => Err(SamplingError::Invalid(format!(
-                "unknown generator '{other}'; valid: {METHOD_NAMES}"
+                "unknown generator '{other}'; valid: {GENERATOR_NAMES}"
             ))),
         }
     }
@@ -116,41 +133,61 @@ pub struct Generated {
     pub labels: Vec<usize>,
 }
 
-/// Generates `count` images per class (conditional generators) or `count` images in all
-/// (`sgld-marginal`) with `model` in inference mode, in batches of `batch_size`, each handed to
-/// `sink` as soon as it is made. `shape` is `[C, H, W]`.
-#[allow(clippy::too_many_arguments)]
+/// What to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The generator.
+    pub generator: &'a Generator,
+    /// Images per class (conditional generators) or in all (`sgld-marginal`).
+    pub count: usize,
+    /// `[C, H, W]` of the images.
+    pub shape: [usize; 3],
+    /// What the generator starts from.
+    pub sources: Sources<'a>,
+    /// Images per batch.
+    pub batch_size: usize,
+    /// The seed every draw derives from.
+    pub seed: u64,
+    /// Where the images are made.
+    pub device: &'a Device,
+}
+
+/// Generates what `request` asks for with `model` in inference mode, batch by batch, each handed
+/// to `sink` as soon as it is made.
 pub fn generate(
     model: &dyn Classifier,
-    method: &Method,
-    count: usize,
-    shape: [usize; 3],
-    sources: Sources<'_>,
-    batch_size: usize,
-    seed: u64,
-    device: &Device,
+    request: &Request<'_>,
     sink: &mut dyn FnMut(Generated) -> Result<(), SamplingError>,
 ) -> Result<(), SamplingError> {
-    let classes: Vec<usize> = if method.conditional() {
+    let Request {
+        generator,
+        count,
+        shape,
+        sources,
+        batch_size,
+        seed,
+        device,
+    } = *request;
+    let classes: Vec<usize> = if generator.conditional() {
         (0..model.num_classes())
             .flat_map(|c| std::iter::repeat_n(c, count))
             .collect()
     } else {
         vec![0; count]
     };
-    let seeds = match (method.conditional(), sources.seeds) {
+    let seeds = match (generator.conditional(), sources.seeds) {
         (true, None) => {
             return Err(SamplingError::Invalid(format!(
                 "{} starts from class-conditional Gaussian seeds: fit them on a dataset first",
-                method.name()
+                generator.name()
             )));
         }
         (_, seeds) => seeds,
     };
     for (b, batch) in classes.chunks(batch_size.max(1)).enumerate() {
         let batch_seed = rng::derive(seed, &[b as u64]);
-        let generated = match method {
-            Method::Santurkar {
+        let generated = match generator {
+            Generator::Santurkar {
                 radius,
                 step_size,
                 steps,
@@ -201,7 +238,7 @@ pub fn generate(
                     labels: batch.to_vec(),
                 }
             }
-            Method::SgldJoint { sgld } => {
+            Generator::SgldJoint { sgld } => {
                 let start = seeds
                     .expect("checked above")
                     .sample(batch, batch_seed, device);
@@ -217,7 +254,7 @@ pub fn generate(
                     labels: batch.to_vec(),
                 }
             }
-            Method::SgldMarginal { sgld } => {
+            Generator::SgldMarginal { sgld } => {
                 let start = match sources.buffer {
                     Some(buffer) => {
                         let mut rng = rng::generator(batch_seed);
@@ -254,7 +291,7 @@ struct BestIterate {
 impl BestIterate {
     /// Records iterates `x` `[B, C, H, W]` with losses `loss` `[B]`.
     fn visit(&mut self, x: &Tensor<4>, loss: &Tensor<1>) {
-        let loss = jeat_attacks::util::floats(loss.clone());
+        let loss = jeat_core::host::floats(loss.clone());
         self.best = Some(match self.best.take() {
             None => (x.clone(), loss),
             Some((images, mut best)) => {
@@ -264,7 +301,7 @@ impl BestIterate {
                         *b = *l;
                     }
                 }
-                let mask = jeat_attacks::util::point_mask(&better, x.dims(), &x.device());
+                let mask = jeat_core::host::point_mask(&better, x.dims(), &x.device());
                 (images.mask_where(mask, x.clone()), best)
             }
         });
@@ -276,36 +313,20 @@ impl BestIterate {
 }
 
 /// [`generate`], collecting every batch: `[N, C, H, W]` and the labels.
-#[allow(clippy::too_many_arguments)]
 pub fn generate_all(
     model: &dyn Classifier,
-    method: &Method,
-    count: usize,
-    shape: [usize; 3],
-    sources: Sources<'_>,
-    batch_size: usize,
-    seed: u64,
-    device: &Device,
+    request: &Request<'_>,
 ) -> Result<Generated, SamplingError> {
     let mut images = Vec::new();
     let mut labels = Vec::new();
-    generate(
-        model,
-        method,
-        count,
-        shape,
-        sources,
-        batch_size,
-        seed,
-        device,
-        &mut |batch| {
-            images.push(batch.images);
-            labels.extend(batch.labels);
-            Ok(())
-        },
-    )?;
+    generate(model, request, &mut |batch| {
+        images.push(batch.images);
+        labels.extend(batch.labels);
+        Ok(())
+    })?;
+    let [c, h, w] = request.shape;
     let images = if images.is_empty() {
-        Tensor::zeros([0, shape[0], shape[1], shape[2]], device)
+        Tensor::zeros([0, c, h, w], request.device)
     } else {
         Tensor::cat(images, 0)
     };
@@ -327,7 +348,7 @@ mod tests {
     /// The best iterate of each point is its lowest-loss one; a tie keeps the earlier one.
     #[test]
     fn the_best_iterate_is_the_lowest_loss_one_per_point() {
-        let device = Device::flex();
+        let device = jeat_core::testing::device();
         let iterate = |value: f32| Tensor::<4>::full([3, 1, 1, 1], value, &device);
         let losses =
             |l: [f32; 3]| Tensor::<1>::from_data(TensorData::new(l.to_vec(), [3]), &device);

@@ -24,5 +24,5 @@ pub use buffer::{BufferInit, ReplayBuffer};
 pub use error::SamplingError;
 pub use folder::{FolderSummary, generate_to_folder};
 pub use gaussian::ClassGaussians;
-pub use generate::{Generated, Method};
+pub use generate::{Generated, Generator, Request};
 pub use sgld::{Energy, SgldConfig};

@@ -55,7 +55,7 @@ fn quadratic() -> (Quadratic, [[f64; 2]; 2]) {
 /// direction relaxes by exp(-12)).
 #[test]
 fn sgld_on_a_quadratic_energy_samples_its_gaussian() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let (model, sigma) = quadratic();
     let alpha = 2e-4;
     let chain = SgldConfig {
@@ -65,7 +65,7 @@ fn sgld_on_a_quadratic_energy_samples_its_gaussian() {
         clamp: false,
     };
     let n = 4000;
-    let start = jeat_attacks::rng::uniform([n, 1, 1, 2], 0.0, 1.0, 1, &device);
+    let start = jeat_core::rng::uniform([n, 1, 1, 2], 0.0, 1.0, 1, &device);
     let x = chain.run(&model, start, Energy::Marginal, None, 2).unwrap();
     let v: Vec<f64> = x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
     let mean = [0, 1].map(|d| v.iter().skip(d).step_by(2).sum::<f64>() / n as f64);
@@ -98,7 +98,7 @@ fn sgld_on_a_quadratic_energy_samples_its_gaussian() {
 
 #[test]
 fn without_noise_a_small_step_descends_the_energy_monotonically() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let (model, _) = quadratic();
     let chain = SgldConfig {
         steps: 50,
@@ -106,7 +106,7 @@ fn without_noise_a_small_step_descends_the_energy_monotonically() {
         noise: 0.0,
         clamp: true,
     };
-    let start = jeat_attacks::rng::uniform([64, 1, 1, 2], 0.0, 1.0, 3, &device);
+    let start = jeat_core::rng::uniform([64, 1, 1, 2], 0.0, 1.0, 3, &device);
     let reference = jeat_energy::Reference::labels(Tensor::zeros([64], &device));
     let mut energies: Vec<Vec<f32>> = Vec::new();
     chain
@@ -141,7 +141,7 @@ impl Classifier for Nan {
 
 #[test]
 fn a_non_finite_energy_stops_the_chain_naming_the_step() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let start = Tensor::<4>::zeros([2, 1, 2, 2], &device);
     let err = SgldConfig::default()
         .run(&Nan, start, Energy::Marginal, None, 0)
@@ -235,8 +235,9 @@ fn a_class_with_too_few_images_is_named() {
 
 #[test]
 fn the_buffer_reinitialises_about_rho_of_its_draws_and_round_trips() {
-    let device = Device::flex();
-    let mut buffer = ReplayBuffer::new(500, [1, 2, 2], 0.05, BufferInit::Uniform, None, 0).unwrap();
+    let device = jeat_core::testing::device();
+    let mut buffer =
+        ReplayBuffer::new(500, [1, 2, 2], 0.05, BufferInit::Uniform, None, None, 0).unwrap();
     // Mark every stored sample with -1 so that fresh noise (in [0, 1)) is recognisable.
     let slots: Vec<usize> = (0..500).collect();
     buffer.write_back(&slots, Tensor::<4>::full([500, 1, 2, 2], -1.0, &device));
@@ -265,7 +266,7 @@ fn the_buffer_reinitialises_about_rho_of_its_draws_and_round_trips() {
 
 #[test]
 fn the_grid_has_one_row_per_class() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let images = Tensor::<4>::ones([5, 3, 4, 4], &device) * 0.5;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("grid.png");
@@ -303,7 +304,7 @@ fn the_default_training_chain_is_jems_in_its_units_and_not_clamped() {
         steps: 1,
         ..default
     };
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let start = Tensor::<4>::full([500, 1, 4, 4], 0.9, &device);
     let end: Vec<f32> = one_step
         .run(&Sum, start, Energy::Marginal, None, 3)
@@ -342,10 +343,9 @@ fn the_default_training_chain_is_jems_in_its_units_and_not_clamped() {
 /// JEM's class-conditional buffer: draws for a label come from that label's part of the slots.
 #[test]
 fn a_class_conditional_buffer_draws_each_label_from_its_part() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let mut buffer =
-        ReplayBuffer::class_conditional(30, 3, [1, 1, 1], 0.0, BufferInit::Uniform, None, 0)
-            .unwrap();
+        ReplayBuffer::new(30, [1, 1, 1], 0.0, BufferInit::Uniform, Some(3), None, 0).unwrap();
     assert_eq!((buffer.len(), buffer.classes()), (30, Some(3)));
     // Mark each slot with its class.
     let slots: Vec<usize> = (0..30).collect();
@@ -361,7 +361,7 @@ fn a_class_conditional_buffer_draws_each_label_from_its_part() {
     assert_eq!(values, expected);
     assert!(draw.slots.iter().zip(&labels).all(|(&s, &y)| s / 10 == y));
     assert!(buffer.draw_for(&[3], None, 4, &device).is_err());
-    let plain = ReplayBuffer::new(30, [1, 1, 1], 0.0, BufferInit::Uniform, None, 0).unwrap();
+    let plain = ReplayBuffer::new(30, [1, 1, 1], 0.0, BufferInit::Uniform, None, None, 0).unwrap();
     assert!(plain.draw_for(&[0], None, 4, &device).is_err());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("buffer.safetensors");

@@ -3,12 +3,14 @@
 //! mode, backward, an SGD step — timed directly (an iteration takes tens of seconds on a CPU, too
 //! long for criterion's sampling). Prints the median of `JEAT_ITERATIONS` (default 3) after one
 //! warm-up. Compare with pytorch_pgd_at_iteration.py on the same machine.
+#![allow(missing_docs)] // criterion's macros define undocumented public functions
 
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
-use jeat_energy::{InnerAttack, Objective, ObjectiveInputs};
+use jeat_energy::{Objective, ObjectiveInputs};
 use jeat_models::ModelSpec;
+use jeat_train::InnerAttack;
 use std::time::Instant;
 
 fn main() {
@@ -16,7 +18,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let autodiff = device.clone().autodiff();
     let mut model = ModelSpec::new("wrn-16-4", 10, [3, 32, 32])
         .build_seeded(&autodiff, 0)
@@ -28,13 +30,13 @@ fn main() {
             nesterov: false,
         }))
         .init();
-    let images = jeat_attacks::rng::uniform([128, 3, 32, 32], 0.0, 1.0, 1, &device);
+    let images = jeat_core::rng::uniform([128, 3, 32, 32], 0.0, 1.0, 1, &device);
     let labels = Tensor::<1, Int>::from_data(
         TensorData::new((0..128i64).map(|i| i % 10).collect::<Vec<_>>(), [128]),
         &device,
     );
     let attack = InnerAttack::madry(8.0 / 255.0, 10);
-    let objective = Objective::PgdAt { attack };
+    let objective = Objective::PgdAt;
     let mut times = Vec::new();
     for i in 0..=iterations {
         let started = Instant::now();

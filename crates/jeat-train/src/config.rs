@@ -3,8 +3,8 @@
 //! name the key and the line; the resolved configuration is written next to a run's outputs.
 
 use crate::error::TrainError;
+use crate::objective_config::ObjectiveConfig;
 use jeat_data::{Augmentation, DatasetName, ImageSet, ImageShape, Split};
-use jeat_energy::{InnerAttack, Objective};
 use jeat_models::{ModelSpec, NormalizationSpec};
 use jeat_sampling::{BufferInit, SgldConfig};
 use std::path::{Path, PathBuf};
@@ -17,8 +17,8 @@ pub struct TrainConfig {
     pub model: ModelConfig,
     /// The data.
     pub data: DataConfig,
-    /// The objective and its parameters.
-    pub objective: Objective,
+    /// The method, its loss weights and its run settings.
+    pub objective: ObjectiveConfig,
     /// The SGLD sampler of `jem`, `jeat` and `prejeat`.
     #[serde(default)]
     pub sampler: SamplerConfig,
@@ -487,9 +487,7 @@ impl TrainConfig {
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
-        self.objective
-            .validate()
-            .map_err(|e| TrainError::Config(e.to_string()))?;
+        self.objective.validate()?;
         self.sampler
             .sgld
             .validate()
@@ -509,12 +507,12 @@ impl TrainConfig {
         if self.data.validation == 0 {
             return bad("data.validation must be ≥ 1 (the best checkpoint is chosen on it)".into());
         }
-        if self.objective.needs_joint_samples() && !self.sampler.class_conditional {
+        if self.objective.loss().needs_joint_samples() && !self.sampler.class_conditional {
             return bad(
                 "objective.joint_weight > 0 needs JEM's class-conditional buffer: set sampler.class_conditional = true".into(),
             );
         }
-        if self.objective.needs_samples() && !(0.0..=1.0).contains(&self.sampler.reinit) {
+        if self.objective.loss().needs_samples() && !(0.0..=1.0).contains(&self.sampler.reinit) {
             return bad(format!(
                 "sampler.reinit must be in [0, 1], got {}",
                 self.sampler.reinit
@@ -561,57 +559,4 @@ impl TrainConfig {
         );
         lines
     }
-}
-
-/// The objective of a preset method at `eps` with `steps` PGD steps.
-/// The radius TRADES' reference code trains CIFAR-10 with (0.031, not 8/255).
-pub const TRADES_CIFAR_EPS: f64 = 0.031;
-
-/// TRADES' inner attack as its reference code runs it (CIFAR-10: eps 0.031, step 0.007, 10
-/// steps, start `x + 0.001 · N(0, I)`); at another radius, the same step-to-radius ratio.
-pub fn trades_attack(eps: f64, steps: usize) -> InnerAttack {
-    InnerAttack {
-        eps,
-        step_size: eps * (0.007 / TRADES_CIFAR_EPS),
-        steps,
-        start: jeat_energy::InnerStart::Gaussian { std: 0.001 },
-    }
-}
-
-pub fn objective_for(
-    method: &str,
-    eps: f64,
-    steps: usize,
-    pretrained: Option<PathBuf>,
-) -> Result<Objective, TrainError> {
-    let attack = InnerAttack::madry(eps, steps);
-    let jeat = || jeat_energy::objective::JeatParams {
-        lambda: 1.0,
-        attack_loss: jeat_energy::AttackLoss::CrossEntropy,
-        clean_ce_weight: 0.0,
-        energy_l2: 0.0,
-        joint_weight: 0.0,
-        attack,
-        pretrained: pretrained.clone(),
-    };
-    Ok(match method {
-        "standard" => Objective::Standard,
-        "pgd-at" => Objective::PgdAt { attack },
-        "trades" => Objective::Trades {
-            beta: 6.0,
-            attack: trades_attack(eps, steps),
-        },
-        "jem" => Objective::Jem {
-            data_noise: 0.015,
-            energy_l2: 0.0,
-            joint_weight: 0.0,
-        },
-        "jeat" => Objective::Jeat(jeat()),
-        "prejeat" => Objective::Prejeat(jeat()),
-        other => {
-            return Err(TrainError::Config(format!(
-                "unknown method '{other}'; valid: standard, pgd-at, trades, jem, jeat, prejeat"
-            )));
-        }
-    })
 }

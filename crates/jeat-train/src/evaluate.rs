@@ -4,8 +4,8 @@
 
 use crate::error::TrainError;
 use burn::prelude::*;
-use jeat_attacks::util::predictions;
 use jeat_attacks::{Attack, Norm, ThreatModel, pgd::Pgd};
+use jeat_core::host::predictions;
 use jeat_data::{Augmentation, ImageSet, batch_at};
 use jeat_energy::marginal_energy;
 use jeat_models::Classifier;
@@ -56,7 +56,7 @@ pub fn validate(
                 model,
                 &batch.images,
                 &batch.labels,
-                jeat_attacks::rng::derive(seed, &[b as u64]),
+                jeat_core::rng::derive(seed, &[b as u64]),
             )?
             .adversarial;
         let logits = model.logits(adversarial);

@@ -4,11 +4,13 @@
 
 use crate::config::SamplerConfig;
 use crate::error::TrainError;
+use crate::objective_config::{InnerAttack, InnerStart};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use jeat_attacks::engine::{Constraint, Direction, GradientSteps, StepRule};
-use jeat_attacks::{Ball, Norm, rng};
-use jeat_energy::{InnerAttack, InnerStart, PointLoss, Reference};
+use jeat_attacks::{Ball, Norm};
+use jeat_core::rng;
+use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
 use jeat_sampling::buffer::Draw;
 use jeat_sampling::{ClassGaussians, Energy, ReplayBuffer};
@@ -86,7 +88,7 @@ pub fn negative_samples(
         ),
         Some(labels) => (
             buffer.draw_for(
-                &jeat_attacks::util::ints(labels.clone()),
+                &jeat_core::host::ints(labels.clone()),
                 seeds,
                 draw_seed,
                 device,

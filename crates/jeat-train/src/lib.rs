@@ -1,10 +1,12 @@
 //! # jeat-train
 //!
-//! One training loop for every objective of `jeat-energy` (standard, pgd-at, trades, jem, jeat,
-//! prejeat), with the same code at smoke scale on a CPU and at the paper's scale on a GPU:
+//! One training loop for every method ([`method`]: standard, pgd-at, trades, jem, jeat, prejeat)
+//! with the losses of `jeat-energy`, the same code at smoke scale on a CPU and at the paper's
+//! scale on a GPU:
 //!
-//! - [`config`]: the TOML configuration (unknown keys refused with their line) and
-//!   [`presets`] for the paper's, the CPU and the smoke runs;
+//! - [`config`]: the TOML configuration (unknown keys refused with their line), its
+//!   `[objective]` ([`objective_config`]: the method's loss weights, inner attack and other run
+//!   settings) and [`presets`] for the paper's, the CPU and the smoke runs;
 //! - [`trainer`]: the loop; inner attacks and SGLD samples come from [`inner`];
 //! - [`checkpoint`]: atomic checkpoints (model, optimiser, replay buffer, position) for exact
 //!   resume; `best` by validation PGD accuracy ([`evaluate`]);
@@ -19,11 +21,16 @@ pub mod config;
 pub mod error;
 pub mod evaluate;
 pub mod inner;
+pub mod method;
 pub mod metrics;
+pub mod objective_config;
 pub mod optimizer;
 pub mod presets;
 pub mod trainer;
 
 pub use config::TrainConfig;
 pub use error::TrainError;
+pub use method::TrainingMethod;
+pub use objective_config::{InnerAttack, InnerStart, ObjectiveConfig};
+pub use presets::Profile;
 pub use trainer::{Event, Outcome, Trainer};

@@ -1,181 +1,91 @@
-//! Named configurations: the paper's CIFAR-10 runs, the CPU runs on real Fashion-MNIST, and
-//! smoke runs on synthetic data. `jeat train --preset NAME --print-config` shows one as TOML.
+//! Named configurations, `<profile>-<method>`: the paper's CIFAR-10 runs, the CPU runs on real
+//! Fashion-MNIST, and smoke runs on synthetic data. Each profile is data: what every method
+//! shares ([`Profile::base`]) and what the methods change ([`Profile::recipe`]).
+//! `jeat train --preset NAME --print-config` shows one as TOML.
 
 use crate::config::{
     DataConfig, Decay, EvaluationConfig, GuardConfig, LoopConfig, ModelConfig, OptimizerConfig,
-    SamplerConfig, ScheduleConfig, Selection, SyntheticConfig, TRADES_CIFAR_EPS, TrainConfig,
-    objective_for,
+    SamplerConfig, ScheduleConfig, SyntheticConfig, TrainConfig,
 };
 use crate::error::TrainError;
+use crate::method::TrainingMethod;
+use crate::objective_config::{ObjectiveConfig, TRADES_CIFAR_EPS};
 use jeat_models::NormalizationSpec;
 use jeat_sampling::SgldConfig;
 use std::path::PathBuf;
 
-/// The training methods of the paper's table.
-pub const METHODS: [&str; 6] = ["standard", "pgd-at", "trades", "jem", "jeat", "prejeat"];
-
 /// The scales presets come in.
-pub const PROFILES: [&str; 3] = ["paper", "cpu", "smoke"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// The paper's setting: CIFAR-10, WideResNets, Linf 8/255 (GPU days).
+    Paper,
+    /// Real Fashion-MNIST and the small CNN, Linf 0.1, on CPU cores.
+    Cpu,
+    /// Synthetic data, minutes: every code path, no claim.
+    Smoke,
+}
 
-/// `<profile>-<method>`, e.g. `paper-pgd-at`, `cpu-jeat`, `smoke-standard`. `pretrained` is the
-/// `pgd-at` checkpoint a `prejeat` run starts from.
-pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, TrainError> {
-    let unknown = || {
-        TrainError::Config(format!(
-            "unknown preset '{name}'; valid: <profile>-<method>, profile one of {}, method one of {}",
-            PROFILES.join(", "),
-            METHODS.join(", ")
-        ))
-    };
-    let (profile, method) = name.split_once('-').ok_or_else(unknown)?;
-    if !METHODS.contains(&method) {
-        return Err(unknown());
+/// What the methods of a profile change: the network, optimiser, schedule and epochs.
+struct Recipe {
+    arch: &'static str,
+    optimizer: OptimizerConfig,
+    schedule: ScheduleConfig,
+    epochs: usize,
+}
+
+impl Profile {
+    /// Every profile.
+    pub const ALL: [Self; 3] = [Self::Paper, Self::Cpu, Self::Smoke];
+
+    /// The name (`paper`, `cpu`, `smoke`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Paper => "paper",
+            Self::Cpu => "cpu",
+            Self::Smoke => "smoke",
+        }
     }
-    let energy_based = matches!(method, "jem" | "jeat" | "prejeat");
-    // Standard training's PGD accuracy is near zero and says nothing: pick its (and JEM's) best
-    // checkpoint by clean accuracy, the adversarially trained ones' by PGD accuracy.
-    let select_by = match method {
-        "standard" | "jem" => Selection::Clean,
-        _ => Selection::Robust,
-    };
-    let config = match profile {
-        "paper" => {
-            let eps = 8.0 / 255.0;
-            let (arch, optimizer, schedule, epochs) = match method {
-                "jem" => (
-                    "wrn-28-10-nobn",
-                    adam(),
-                    ScheduleConfig {
-                        lr: 1e-4,
-                        decay: Decay::Piecewise {
-                            milestones: vec![50, 100, 125],
-                            factor: 0.3,
-                        },
-                        warmup_epochs: 1.0,
-                    },
-                    150,
-                ),
-                "prejeat" => (
-                    "wrn-34-10",
-                    sgd(),
-                    ScheduleConfig {
-                        lr: 0.01,
-                        decay: Decay::Piecewise {
-                            milestones: vec![15],
-                            factor: 0.1,
-                        },
-                        warmup_epochs: 0.0,
-                    },
-                    20,
-                ),
-                _ => (
-                    "wrn-34-10",
-                    sgd(),
-                    ScheduleConfig {
-                        lr: 0.1,
-                        decay: Decay::Piecewise {
-                            milestones: vec![75, 90],
-                            factor: 0.1,
-                        },
-                        warmup_epochs: 0.0,
-                    },
-                    100,
-                ),
-            };
-            TrainConfig {
-                model: ModelConfig {
-                    arch: arch.into(),
-                    normalization: NormalizationSpec::Cifar10,
-                    dropout: 0.0,
-                },
-                data: named("cifar10", None, 1000),
-                // TRADES' reference trains at 0.031 (step 0.007), not 8/255.
-                objective: match method {
-                    "trades" => objective_for(method, TRADES_CIFAR_EPS, 10, pretrained)?,
-                    _ => objective_for(method, eps, 10, pretrained)?,
-                },
-                sampler: SamplerConfig::default(),
-                optimizer,
-                schedule,
-                training: LoopConfig {
-                    epochs,
-                    batch_size: 128,
-                    seed: 0,
-                    checkpoint_every: 500,
-                    log_every: 50,
-                },
-                evaluation: EvaluationConfig {
-                    points: 1000,
-                    pgd_steps: 10,
-                    eps: Some(eps),
-                    select_by,
-                },
-                guard: GuardConfig::default(),
-            }
+
+    /// The training (and evaluation) radius.
+    pub fn eps(self) -> f64 {
+        match self {
+            Self::Paper => 8.0 / 255.0,
+            Self::Cpu | Self::Smoke => 0.1,
         }
-        "cpu" => {
-            let eps = 0.1;
-            TrainConfig {
-                model: ModelConfig {
-                    arch: "mnist-cnn".into(),
-                    normalization: NormalizationSpec::None,
-                    dropout: 0.0,
-                },
-                data: named("fashion-mnist", Some(20_000), 1000),
-                objective: objective_for(method, eps, 7, pretrained)?,
-                sampler: SamplerConfig {
-                    buffer_size: 2000,
-                    batch_size: Some(64),
-                    sgld: SgldConfig::from_jem_units(10, 1.0, 0.01),
-                    ..SamplerConfig::default()
-                },
-                // JEM and JEAT trained from scratch with SGD at 0.05 collapse on this CNN (every
-                // ReLU dies, 10 % accuracy); Adam at 1e-3 learns (67.6 % after one epoch).
-                // PreJEAT fine-tunes the pgd-at checkpoint: with SGD at 0.01 the energy term
-                // dragged it from 81.7 % to 49 % clean in one epoch; Adam at 1e-4 moves gently.
-                optimizer: match method {
-                    "jem" | "jeat" | "prejeat" => adam(),
-                    _ => sgd(),
-                },
-                schedule: ScheduleConfig {
-                    lr: match method {
-                        "prejeat" => 1e-4,
-                        "jem" | "jeat" => 1e-3,
-                        _ => 0.1,
-                    },
-                    decay: Decay::Cosine,
-                    warmup_epochs: if energy_based { 0.5 } else { 0.0 },
-                },
-                training: LoopConfig {
-                    epochs: if method == "prejeat" { 2 } else { 4 },
-                    batch_size: 128,
-                    seed: 0,
-                    checkpoint_every: 100,
-                    log_every: 20,
-                },
-                evaluation: EvaluationConfig {
-                    points: 500,
-                    pgd_steps: 10,
-                    eps: Some(eps),
-                    select_by,
-                },
-                guard: GuardConfig::default(),
-            }
+    }
+
+    /// Steps of the inner attack during training.
+    fn inner_steps(self) -> usize {
+        match self {
+            Self::Paper => 10,
+            Self::Cpu => 7,
+            Self::Smoke => 3,
         }
-        "smoke" => {
-            let eps = 0.1;
-            TrainConfig {
-                model: ModelConfig {
-                    arch: "mnist-cnn".into(),
-                    normalization: NormalizationSpec::None,
-                    dropout: 0.0,
-                },
-                data: DataConfig {
-                    dataset: "synthetic".into(),
-                    root: None,
-                    train_subset: None,
-                    validation: 64,
-                    augment: None,
+    }
+
+    /// What every method of the profile shares (the objective and the per-method fields are
+    /// filled in by [`Profile::config`]).
+    fn base(self) -> TrainConfig {
+        let sgd = sgd();
+        let (normalization, data, sampler, training, evaluation) = match self {
+            Self::Paper => (
+                NormalizationSpec::Cifar10,
+                named("cifar10", None, 1000),
+                SamplerConfig::default(),
+                loop_config(128, 500, 50),
+                (1000, 10),
+            ),
+            Self::Cpu => (
+                NormalizationSpec::None,
+                named("fashion-mnist", Some(20_000), 1000),
+                sampler(2000, 64, 10),
+                loop_config(128, 100, 20),
+                (500, 10),
+            ),
+            Self::Smoke => (
+                NormalizationSpec::None,
+                DataConfig {
                     synthetic: Some(SyntheticConfig {
                         classes: 4,
                         shape: [1, 12, 12],
@@ -183,40 +93,163 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
                         test: 128,
                         seed: 0,
                     }),
+                    ..named("synthetic", None, 64)
                 },
-                objective: objective_for(method, eps, 3, pretrained)?,
-                sampler: SamplerConfig {
-                    buffer_size: 256,
-                    batch_size: Some(32),
-                    sgld: SgldConfig::from_jem_units(5, 1.0, 0.01),
-                    ..SamplerConfig::default()
+                sampler(256, 32, 5),
+                loop_config(32, 8, 4),
+                (64, 5),
+            ),
+        };
+        TrainConfig {
+            model: ModelConfig {
+                arch: String::new(),
+                normalization,
+                dropout: 0.0,
+            },
+            data,
+            objective: ObjectiveConfig::Standard,
+            sampler,
+            optimizer: sgd,
+            schedule: ScheduleConfig {
+                lr: 0.1,
+                decay: Decay::Constant,
+                warmup_epochs: 0.0,
+            },
+            training,
+            evaluation: EvaluationConfig {
+                points: evaluation.0,
+                pgd_steps: evaluation.1,
+                eps: Some(self.eps()),
+                select_by: Default::default(),
+            },
+            guard: GuardConfig::default(),
+        }
+    }
+
+    /// The network, optimiser, schedule and epochs of `method`.
+    fn recipe(self, method: TrainingMethod) -> Recipe {
+        use TrainingMethod::{Jeat, Jem, Prejeat};
+        match self {
+            Self::Paper => match method {
+                // JEM's own recipe: a BN-free WRN-28-10, Adam 1e-4 with warm-up.
+                Jem => Recipe {
+                    arch: "wrn-28-10-nobn",
+                    optimizer: adam(),
+                    schedule: piecewise(1e-4, vec![50, 100, 125], 0.3, 1.0),
+                    epochs: 150,
                 },
-                optimizer: sgd(),
-                schedule: ScheduleConfig {
-                    lr: 0.05,
-                    decay: Decay::Constant,
-                    warmup_epochs: 0.0,
+                Prejeat => Recipe {
+                    arch: "wrn-34-10",
+                    optimizer: sgd(),
+                    schedule: piecewise(0.01, vec![15], 0.1, 0.0),
+                    epochs: 20,
                 },
-                training: LoopConfig {
+                _ => Recipe {
+                    arch: "wrn-34-10",
+                    optimizer: sgd(),
+                    schedule: piecewise(0.1, vec![75, 90], 0.1, 0.0),
+                    epochs: 100,
+                },
+            },
+            // JEM and JEAT trained from scratch with SGD at 0.05 collapse on this CNN (every ReLU
+            // dies, 10 % accuracy); Adam at 1e-3 learns (67.6 % after one epoch). PreJEAT
+            // fine-tunes the pgd-at checkpoint: with SGD at 0.01 the energy term dragged it from
+            // 81.7 % to 49 % clean in one epoch; Adam at 1e-4 moves gently.
+            Self::Cpu => {
+                let warmup = if method.energy_based() { 0.5 } else { 0.0 };
+                let (optimizer, lr, epochs) = match method {
+                    Prejeat => (adam(), 1e-4, 2),
+                    Jem | Jeat => (adam(), 1e-3, 4),
+                    _ => (sgd(), 0.1, 4),
+                };
+                Recipe {
+                    arch: "mnist-cnn",
+                    optimizer,
+                    schedule: ScheduleConfig {
+                        lr,
+                        decay: Decay::Cosine,
+                        warmup_epochs: warmup,
+                    },
+                    epochs,
+                }
+            }
+            // The energy-based methods as on the CPU profile: with SGD at 0.05, JEM's energies
+            // ran away within three epochs once SGLD stopped clamping its samples.
+            Self::Smoke => {
+                let (optimizer, lr, warmup) = match method {
+                    Prejeat => (adam(), 1e-4, 0.5),
+                    Jem | Jeat => (adam(), 1e-3, 0.5),
+                    _ => (sgd(), 0.05, 0.0),
+                };
+                Recipe {
+                    arch: "mnist-cnn",
+                    optimizer,
+                    schedule: ScheduleConfig {
+                        lr,
+                        decay: Decay::Constant,
+                        warmup_epochs: warmup,
+                    },
                     epochs: 6,
-                    batch_size: 32,
-                    seed: 0,
-                    checkpoint_every: 8,
-                    log_every: 4,
-                },
-                evaluation: EvaluationConfig {
-                    points: 64,
-                    pgd_steps: 5,
-                    eps: Some(eps),
-                    select_by,
-                },
-                guard: GuardConfig::default(),
+                }
             }
         }
-        _ => return Err(unknown()),
+    }
+
+    /// The configuration of `method` at this scale; `pretrained` is the `pgd-at` checkpoint a
+    /// `prejeat` run starts from.
+    pub fn config(
+        self,
+        method: TrainingMethod,
+        pretrained: Option<PathBuf>,
+    ) -> Result<TrainConfig, TrainError> {
+        let recipe = self.recipe(method);
+        // TRADES' reference trains CIFAR-10 at 0.031 (step 0.007), not 8/255.
+        let eps = match (self, method) {
+            (Self::Paper, TrainingMethod::Trades) => TRADES_CIFAR_EPS,
+            _ => self.eps(),
+        };
+        let mut config = self.base();
+        config.model.arch = recipe.arch.into();
+        config.objective = ObjectiveConfig::preset(method, eps, self.inner_steps(), pretrained);
+        config.optimizer = recipe.optimizer;
+        config.schedule = recipe.schedule;
+        config.training.epochs = recipe.epochs;
+        config.evaluation.select_by = method.selection();
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = TrainError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == text)
+            .ok_or_else(|| {
+                TrainError::Config(format!(
+                    "unknown profile '{text}'; valid: {}",
+                    Self::ALL.map(Self::name).join(", ")
+                ))
+            })
+    }
+}
+
+/// `<profile>-<method>`, e.g. `paper-pgd-at`, `cpu-jeat`, `smoke-standard`. `pretrained` is the
+/// `pgd-at` checkpoint a `prejeat` run starts from.
+pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, TrainError> {
+    let unknown = || {
+        TrainError::Config(format!(
+            "unknown preset '{name}'; valid: <profile>-<method>, profile one of {}, method one of {}",
+            Profile::ALL.map(Profile::name).join(", "),
+            TrainingMethod::ALL.map(TrainingMethod::name).join(", ")
+        ))
     };
-    config.validate()?;
-    Ok(config)
+    let (profile, method) = name.split_once('-').ok_or_else(unknown)?;
+    let profile: Profile = profile.parse().map_err(|_| unknown())?;
+    let method: TrainingMethod = method.parse().map_err(|_| unknown())?;
+    profile.config(method, pretrained)
 }
 
 fn adam() -> OptimizerConfig {
@@ -232,6 +265,33 @@ fn sgd() -> OptimizerConfig {
         momentum: 0.9,
         weight_decay: 5e-4,
         nesterov: false,
+    }
+}
+
+fn piecewise(lr: f64, milestones: Vec<usize>, factor: f64, warmup_epochs: f64) -> ScheduleConfig {
+    ScheduleConfig {
+        lr,
+        decay: Decay::Piecewise { milestones, factor },
+        warmup_epochs,
+    }
+}
+
+fn sampler(buffer_size: usize, batch_size: usize, steps: usize) -> SamplerConfig {
+    SamplerConfig {
+        buffer_size,
+        batch_size: Some(batch_size),
+        sgld: SgldConfig::from_jem_units(steps, 1.0, 0.01),
+        ..SamplerConfig::default()
+    }
+}
+
+fn loop_config(batch_size: usize, checkpoint_every: usize, log_every: usize) -> LoopConfig {
+    LoopConfig {
+        epochs: 1,
+        batch_size,
+        seed: 0,
+        checkpoint_every,
+        log_every,
     }
 }
 

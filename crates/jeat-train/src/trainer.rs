@@ -13,7 +13,7 @@ use crate::metrics::{MetricsLog, Record};
 use crate::optimizer;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use jeat_attacks::rng;
+use jeat_core::rng;
 use jeat_data::{ImageSet, batch_at, epoch_order};
 use jeat_energy::{ObjectiveInputs, marginal_energy};
 use jeat_models::checkpoint::{load_weights, save_model};
@@ -188,7 +188,7 @@ impl Trainer {
         let spec = config.model_spec(train.num_classes(), train.shape());
         let model = spec.build_seeded(&autodiff, seed)?;
         let optimizer = optimizer::build(&config.optimizer);
-        let needs_samples = config.objective.needs_samples();
+        let needs_samples = config.objective.loss().needs_samples();
         let seeds = match (needs_samples, config.sampler.init) {
             (true, jeat_sampling::BufferInit::ClassGaussian) => {
                 Some(ClassGaussians::fit(&train, 1e-4)?)
@@ -202,26 +202,18 @@ impl Trainer {
                     train.shape().height,
                     train.shape().width,
                 ];
-                let buffer_seed = rng::derive(seed, &[0xb0f]);
-                Some(match config.sampler.class_conditional {
-                    true => ReplayBuffer::class_conditional(
-                        config.sampler.buffer_size,
-                        train.num_classes(),
-                        shape,
-                        config.sampler.reinit,
-                        config.sampler.init,
-                        seeds.as_ref(),
-                        buffer_seed,
-                    )?,
-                    false => ReplayBuffer::new(
-                        config.sampler.buffer_size,
-                        shape,
-                        config.sampler.reinit,
-                        config.sampler.init,
-                        seeds.as_ref(),
-                        buffer_seed,
-                    )?,
-                })
+                Some(ReplayBuffer::new(
+                    config.sampler.buffer_size,
+                    shape,
+                    config.sampler.reinit,
+                    config.sampler.init,
+                    config
+                        .sampler
+                        .class_conditional
+                        .then(|| train.num_classes()),
+                    seeds.as_ref(),
+                    rng::derive(seed, &[0xb0f]),
+                )?)
             }
             false => None,
         };
@@ -480,6 +472,7 @@ impl Trainer {
         }
         let labels = batch.labels;
         let objective = self.config.objective.clone();
+        let loss = objective.loss();
 
         // The extra points, on the inference-mode snapshot.
         let (adversarial, negatives, joint_negatives) = {
@@ -514,7 +507,7 @@ impl Trainer {
                 Err(TrainError::Sampling(e)) => return Ok(StepResult::Diverged(e.to_string())),
                 Err(e) => return Err(e),
             };
-            let joint_negatives = match objective.needs_joint_samples() {
+            let joint_negatives = match loss.needs_joint_samples() {
                 true => match sample(Some(&labels), 5) {
                     Ok(negatives) => negatives,
                     Err(TrainError::Sampling(e)) => {
@@ -529,12 +522,12 @@ impl Trainer {
 
         let model = self.model.take().expect("model present");
         let sample_model = match self.config.sampler.batch_norm {
-            SampleBatchNorm::RunningStatistics if objective.needs_samples() => {
+            SampleBatchNorm::RunningStatistics if loss.needs_samples() => {
                 Some(model.with_frozen_batch_norm())
             }
             _ => None,
         };
-        let parts = objective
+        let parts = loss
             .loss(
                 |x| model.forward(x),
                 |x| sample_model.as_ref().unwrap_or(&model).forward(x),

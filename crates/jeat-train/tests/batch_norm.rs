@@ -4,9 +4,10 @@
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
-use jeat_energy::{Objective, PointLoss};
+use jeat_energy::PointLoss;
 use jeat_models::{Classifier, Model, ModelSpec};
 use jeat_sampling::{Energy, SgldConfig};
+use jeat_train::ObjectiveConfig as Objective;
 use jeat_train::config::SampleBatchNorm;
 use jeat_train::presets::preset;
 use jeat_train::{TrainConfig, Trainer};
@@ -61,7 +62,8 @@ fn config(method: &str) -> TrainConfig {
 /// The running statistics after one training step of `config`.
 fn after_one_step(config: TrainConfig) -> Vec<f32> {
     let dir = tempfile::tempdir().unwrap();
-    let mut trainer = Trainer::create(config, dir.path(), &Device::flex(), false).unwrap();
+    let mut trainer =
+        Trainer::create(config, dir.path(), &jeat_core::testing::device(), false).unwrap();
     trainer.stop_after(1);
     trainer.run(&mut |_| {}).unwrap();
     running_statistics(trainer.model())
@@ -77,7 +79,7 @@ fn sgld_samples_do_not_write_running_statistics_unless_configured_to() {
     let initial = {
         let c = config("standard");
         let spec = ModelSpec::new(c.model.arch.clone(), 4, [1, 12, 12]);
-        running_statistics(&spec.build(&Device::flex()).unwrap())
+        running_statistics(&spec.build(&jeat_core::testing::device()).unwrap())
     };
     assert_ne!(
         standard, initial,
@@ -96,7 +98,7 @@ fn sgld_samples_do_not_write_running_statistics_unless_configured_to() {
 /// leave its running statistics as they were.
 #[test]
 fn attacks_and_sampling_leave_running_statistics_untouched() {
-    let device = Device::flex().autodiff();
+    let device = jeat_core::testing::device().autodiff();
     let model = ModelSpec::new("wrn-10-1", 4, [1, 12, 12])
         .build_seeded(&device, 3)
         .unwrap();
@@ -111,7 +113,7 @@ fn attacks_and_sampling_leave_running_statistics_untouched() {
     let valid = model.valid();
     let x = x.without_autodiff();
     let labels = valid.logits(x.clone()).argmax(1).squeeze_dim::<1>(1);
-    let attack = jeat_energy::InnerAttack::madry(0.1, 3);
+    let attack = jeat_train::InnerAttack::madry(0.1, 3);
     jeat_train::inner::adversarial(&valid, &x, &labels, &attack, PointLoss::CrossEntropy, 1)
         .unwrap();
     SgldConfig::from_jem_units(5, 1.0, 0.01)

@@ -1,8 +1,8 @@
 //! The configuration: TOML with clear errors, presets, schedules.
 
 use jeat_train::config::{Decay, ScheduleConfig};
-use jeat_train::presets::{METHODS, PROFILES, preset};
-use jeat_train::{TrainConfig, TrainError};
+use jeat_train::presets::preset;
+use jeat_train::{Profile, TrainConfig, TrainError, TrainingMethod};
 
 const SMALL: &str = r#"
 [model]
@@ -73,12 +73,20 @@ fn unknown_keys_and_wrong_types_name_the_key_and_the_line() {
 
 #[test]
 fn every_preset_is_valid_and_unknown_ones_list_the_choices() {
-    for profile in PROFILES {
-        for method in METHODS {
-            let pretrained =
-                (method == "prejeat").then(|| std::path::PathBuf::from("pgd-at.safetensors"));
-            let config = preset(&format!("{profile}-{method}"), pretrained).unwrap();
-            assert_eq!(config.objective.name(), method);
+    for profile in Profile::ALL {
+        for method in TrainingMethod::ALL {
+            let pretrained = method
+                .starts_from()
+                .map(|_| std::path::PathBuf::from("pgd-at.safetensors"));
+            let name = format!("{}-{method}", profile.name());
+            let config = preset(&name, pretrained.clone()).unwrap();
+            assert_eq!(config.objective.method(), method);
+            assert_eq!(
+                config,
+                profile.config(method, pretrained).unwrap(),
+                "{name}"
+            );
+            assert_eq!(config.evaluation.select_by, method.selection());
         }
     }
     let err = preset("paper-mart", None).unwrap_err().to_string();
@@ -116,7 +124,7 @@ fn schedules_follow_their_definitions() {
 /// 0.007, 10 steps from `x + 0.001 · N(0, I)`; at the CPU profile's 0.1, the same ratio.
 #[test]
 fn the_trades_preset_uses_the_reference_inner_attack() {
-    use jeat_energy::{InnerStart, Objective};
+    use jeat_train::{InnerStart, ObjectiveConfig as Objective};
     let Objective::Trades { beta, attack } = preset("paper-trades", None).unwrap().objective else {
         panic!("not TRADES")
     };
@@ -139,11 +147,55 @@ fn the_trades_preset_uses_the_reference_inner_attack() {
 #[test]
 fn the_joint_term_without_a_class_conditional_buffer_is_refused() {
     let mut config = preset("smoke-jem", None).unwrap();
-    if let jeat_energy::Objective::Jem { joint_weight, .. } = &mut config.objective {
+    if let jeat_train::ObjectiveConfig::Jem { joint_weight, .. } = &mut config.objective {
         *joint_weight = 1.0;
     }
     let err = config.validate().unwrap_err().to_string();
     assert!(err.contains("sampler.class_conditional = true"), "{err}");
     config.sampler.class_conditional = true;
     config.validate().unwrap();
+}
+
+/// `[objective]` reads with its defaults and refuses unknown keys; it round-trips.
+#[test]
+fn objectives_read_from_toml_with_defaults_and_refuse_unknown_keys() {
+    use jeat_train::ObjectiveConfig;
+    let jeat: ObjectiveConfig = toml::from_str(
+        r#"
+        name = "jeat"
+        attack = { eps = 0.1, step_size = 0.025, steps = 3, start = { kind = "uniform" } }
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        jeat.loss(),
+        jeat_energy::Objective::Jeat(jeat_energy::JeatLoss::default())
+    );
+    assert!(jeat.inner_attack().is_some() && jeat.loss().needs_samples());
+    let jem: ObjectiveConfig = toml::from_str(r#"name = "jem""#).unwrap();
+    assert_eq!(jem.data_noise(), 0.015);
+    let typo = toml::from_str::<ObjectiveConfig>(
+        r#"
+        name = "jeat"
+        lamda = 2.0
+        attack = { eps = 0.1, step_size = 0.025, steps = 3, start = { kind = "uniform" } }
+        "#,
+    );
+    assert!(typo.unwrap_err().to_string().contains("lamda"));
+    let back: ObjectiveConfig = toml::from_str(&toml::to_string(&jeat).unwrap()).unwrap();
+    assert_eq!(back, jeat);
+    // Run settings out of range, and prejeat without its checkpoint, are refused.
+    let bad_eps = ObjectiveConfig::PgdAt {
+        attack: jeat_train::InnerAttack::madry(0.0, 10),
+    };
+    let err = bad_eps.validate().unwrap_err().to_string();
+    assert!(err.contains("eps must be in (0, 1]"), "{err}");
+    let ObjectiveConfig::Jeat(settings) = jeat else {
+        unreachable!()
+    };
+    let err = ObjectiveConfig::Prejeat(settings)
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("pretrained"), "{err}");
 }

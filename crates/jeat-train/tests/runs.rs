@@ -1,6 +1,5 @@
 //! Whole runs on synthetic data: exact resume, the divergence guard, run directories.
 
-use burn::prelude::*;
 use jeat_train::presets::preset;
 use jeat_train::{Event, TrainConfig, TrainError, Trainer};
 
@@ -39,7 +38,7 @@ fn max_difference(a: &std::path::Path, b: &std::path::Path) -> f32 {
 /// seed and the step, and the optimiser state and replay buffer are restored).
 #[test]
 fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     for method in ["pgd-at", "jeat"] {
         let dir = tempfile::tempdir().unwrap();
         let whole = dir.path().join("whole");
@@ -75,7 +74,7 @@ fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
 
 #[test]
 fn two_runs_with_one_seed_are_identical() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let dir = tempfile::tempdir().unwrap();
     for name in ["a", "b"] {
         Trainer::create(config("pgd-at"), &dir.path().join(name), &device, false)
@@ -92,7 +91,7 @@ fn two_runs_with_one_seed_are_identical() {
 
 #[test]
 fn an_injected_nan_rolls_back_lowers_the_learning_rate_and_training_goes_on() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let dir = tempfile::tempdir().unwrap();
     let mut trainer = Trainer::create(config("standard"), dir.path(), &device, false).unwrap();
     trainer.inject_fault_at(6);
@@ -121,7 +120,7 @@ fn an_injected_nan_rolls_back_lowers_the_learning_rate_and_training_goes_on() {
 
 #[test]
 fn past_the_rollback_limit_training_stops_and_says_why() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let dir = tempfile::tempdir().unwrap();
     let mut config = config("standard");
     config.guard.max_rollbacks = 0;
@@ -137,7 +136,7 @@ fn past_the_rollback_limit_training_stops_and_says_why() {
 
 #[test]
 fn run_directories_are_not_overwritten_or_resumed_with_another_config() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let dir = tempfile::tempdir().unwrap();
     let mut short = config("standard");
     short.training.epochs = 1;
@@ -170,7 +169,7 @@ fn run_directories_are_not_overwritten_or_resumed_with_another_config() {
 /// a full disk would fail it) is an error, and the previous checkpoint stays usable.
 #[test]
 fn a_failed_checkpoint_write_keeps_the_previous_one() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let dir = tempfile::tempdir().unwrap();
     let mut trainer = Trainer::create(config("standard"), dir.path(), &device, false).unwrap();
     let blocker = dir.path().join("checkpoints").join("last.tmp");
@@ -202,7 +201,7 @@ fn curves(run: &std::path::Path) -> (Vec<f64>, Vec<f64>) {
 /// 25 % of chance (4 classes), for plain and adversarial training.
 #[test]
 fn training_lowers_the_loss_and_raises_accuracy() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     for method in ["standard", "pgd-at"] {
         let dir = tempfile::tempdir().unwrap();
         let mut config = preset(&format!("smoke-{method}"), None).unwrap();
@@ -225,12 +224,12 @@ fn training_lowers_the_loss_and_raises_accuracy() {
 /// energies; a resumed run still matches an uninterrupted one.
 #[test]
 fn jem_with_the_joint_term_trains_and_resumes_exactly() {
-    let device = Device::flex();
+    let device = jeat_core::testing::device();
     let joint = || {
         let mut config = config("jem");
         config.training.epochs = 1;
         config.sampler.class_conditional = true;
-        if let jeat_energy::Objective::Jem { joint_weight, .. } = &mut config.objective {
+        if let jeat_train::ObjectiveConfig::Jem { joint_weight, .. } = &mut config.objective {
             *joint_weight = 1.0;
         }
         config

@@ -1,6 +1,6 @@
-//! Small conversions between tensors and host values that every attack needs.
+//! Conversions between tensors and host values: index and label tensors, values, predictions,
+//! per-point masks, rows.
 
-use crate::error::AttackError;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
@@ -44,16 +44,6 @@ pub fn point_mask(flags: &[bool], dims: [usize; 4], device: &Device) -> Tensor<4
     Tensor::<1, Bool>::from_data(TensorData::new(flags.to_vec(), [flags.len()]), device)
         .reshape([flags.len(), 1, 1, 1])
         .expand(dims)
-}
-
-/// Refuses images outside [0, 1].
-pub fn check_unit_range(images: &Tensor<4>) -> Result<(), AttackError> {
-    let min = images.clone().min().into_scalar::<f32>();
-    let max = images.clone().max().into_scalar::<f32>();
-    if min < 0.0 || max > 1.0 || min.is_nan() || max.is_nan() {
-        return Err(AttackError::ImageRange { min, max });
-    }
-    Ok(())
 }
 
 /// `[B, C, H, W]` flattened to host rows of `C·H·W` values.

@@ -1,0 +1,18 @@
+//! # jeat-core
+//!
+//! What every other jeat crate builds on, and nothing else:
+//!
+//! - [`rng`]: seeds derived from a run's seed and the position of a draw (so that a resumed run
+//!   draws what an uninterrupted one would have), and seeded random tensors made on the host;
+//! - [`host`]: conversions between tensors and host values (indices, labels, predictions, masks);
+//! - [`source`]: [`PointSource`], labelled points loaded batch by batch;
+//! - [`testing`] (feature `testing`): the device every test and benchmark runs on, chosen by
+//!   `JEAT_TEST_BACKEND`.
+
+pub mod host;
+pub mod rng;
+pub mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use source::PointSource;

@@ -1,0 +1,61 @@
+//! What a reproduction measured: a row per method, and the run around them.
+
+use crate::analysis::Analysis;
+use crate::attack_cell::Column;
+use crate::profile::ProfilePlan;
+use crate::samples::Samples;
+use crate::scores::Scores;
+use jeat_models::ModelSpec;
+use jeat_train::TrainingMethod;
+use std::path::PathBuf;
+
+/// Everything measured for one method.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct MethodResult {
+    /// The method.
+    pub method: TrainingMethod,
+    /// The evaluated checkpoint (best validation accuracy, as the method chooses it).
+    pub checkpoint: PathBuf,
+    /// Its model.
+    pub model: ModelSpec,
+    /// Training seconds.
+    pub training_seconds: f64,
+    /// Clean accuracy (%) on the attack points.
+    pub clean_accuracy: f64,
+    /// The attack columns.
+    pub columns: Vec<Column>,
+    /// The samples.
+    pub samples: Samples,
+    /// Their scores.
+    pub scores: Scores,
+    /// The energy analysis.
+    pub analysis: Analysis,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    /// What was measured.
+    pub plan: ProfilePlan,
+    /// The data, as named by its reader (`synthetic/…` for generated data).
+    pub data: String,
+    /// Whether the data is real.
+    pub real_data: bool,
+    /// The backend.
+    pub backend: String,
+    /// One entry per method that completed.
+    pub methods: Vec<MethodResult>,
+    /// Methods that failed, and why (the others still run).
+    pub failures: Vec<(TrainingMethod, String)>,
+    /// Cells found in the cache and cells computed by this invocation.
+    pub cells: (usize, usize),
+    /// Wall-clock seconds of this invocation.
+    pub seconds: f64,
+}
+
+impl Summary {
+    /// The row of `method`, if it completed.
+    pub fn row(&self, method: TrainingMethod) -> Option<&MethodResult> {
+        self.methods.iter().find(|r| r.method == method)
+    }
+}

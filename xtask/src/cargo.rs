@@ -1,0 +1,66 @@
+//! Running cargo and the `jeat` binary from the workspace root.
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Pure-Rust CPU (default).
+    #[value(alias = "cpu")]
+    Flex,
+    /// Any GPU through wgpu (Vulkan, Metal, DX12).
+    Wgpu,
+    /// NVIDIA GPUs through CUDA.
+    Cuda,
+}
+
+impl Backend {
+    /// The name `jeat --backend` knows it by.
+    pub fn jeat_name(self) -> &'static str {
+        match self {
+            Self::Flex => "flex",
+            Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
+        }
+    }
+
+    pub fn cargo_features(self) -> Vec<&'static str> {
+        match self {
+            Self::Flex => vec![],
+            Self::Wgpu => vec!["--features", "wgpu"],
+            Self::Cuda => vec!["--features", "cuda"],
+        }
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+pub fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    println!("xtask: cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("could not start {cargo}"))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Builds and runs the `jeat` binary (release profile) with the backend's feature.
+pub fn run_jeat(root: &Path, backend: Backend, args: &[String]) -> Result<()> {
+    let mut all: Vec<&str> = vec!["run", "--release", "--quiet", "-p", "jeat-cli"];
+    all.extend(backend.cargo_features());
+    all.push("--");
+    all.extend(args.iter().map(String::as_str));
+    cargo(root, &all)
+}
