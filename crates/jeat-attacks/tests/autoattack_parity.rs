@@ -40,6 +40,7 @@ fn autoattack_matches_the_official_code_on_a_pgd_trained_cnn() {
         seed: 0,
         identity: "cpu pgd-at CNN, Fashion-MNIST test[:1000]".into(),
         state_path: None,
+        keep_adversarial: false,
     };
     let source = SetSource {
         set: &points,
@@ -48,7 +49,7 @@ fn autoattack_matches_the_official_code_on_a_pgd_trained_cnn() {
     let report = evaluate(&evaluation, &model, &source, &mut |_| {}).unwrap();
     eprintln!("{}", report.to_text());
     let theirs = |key: &str| reference[key].as_f64().unwrap();
-    assert!((report.clean_accuracy - theirs("clean_accuracy")).abs() < 1e-9);
+    assert!((report.clean_accuracy - theirs("clean_accuracy")).abs() < 1e-4);
     assert!(
         (report.robust_accuracy - theirs("robust_accuracy")).abs() <= 0.3,
         "aa-standard: ours {} %, official {} %",
