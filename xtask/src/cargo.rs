@@ -14,6 +14,8 @@ pub enum Backend {
     Wgpu,
     /// NVIDIA GPUs through CUDA.
     Cuda,
+    /// AMD GPUs through ROCm/HIP.
+    Rocm,
 }
 
 impl Backend {
@@ -23,14 +25,17 @@ impl Backend {
             Self::Flex => "flex",
             Self::Wgpu => "wgpu",
             Self::Cuda => "cuda",
+            Self::Rocm => "rocm",
         }
     }
 
+    /// The `jeat-cli` feature flags that compile the backend in.
     pub fn cargo_features(self) -> Vec<&'static str> {
         match self {
             Self::Flex => vec![],
             Self::Wgpu => vec!["--features", "wgpu"],
             Self::Cuda => vec!["--features", "cuda"],
+            Self::Rocm => vec!["--features", "rocm"],
         }
     }
 }
@@ -43,10 +48,17 @@ pub fn workspace_root() -> PathBuf {
 }
 
 pub fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    cargo_with(root, args, &[])
+}
+
+/// `cargo ARGS` with extra environment variables.
+pub fn cargo_with(root: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    println!("xtask: cargo {}", args.join(" "));
+    let shown: Vec<String> = envs.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    println!("xtask: {}cargo {}", shown.concat(), args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(root)
         .status()
         .with_context(|| format!("could not start {cargo}"))?;

@@ -26,7 +26,8 @@ struct Xtask {
 enum Task {
     /// The test suite: makes sure the real Fashion-MNIST files are installed (Debian's
     /// `dataset-fashion-mnist`, where apt is available), runs `cargo test --workspace`, then
-    /// compiles the GPU backends that can be compiled on this machine.
+    /// compiles the GPU backends that can be compiled on this machine. With `--backend wgpu`:
+    /// the backend-generic tests on wgpu instead (lavapipe where there is no GPU).
     Test {
         /// Skip the GPU backend compile checks.
         #[arg(long)]
@@ -87,7 +88,14 @@ fn run(xtask: Xtask) -> Result<()> {
     let root = workspace_root();
     let backend = xtask.backend;
     match xtask.task {
-        Task::Test { no_backend_check } => test::run(&root, !no_backend_check),
+        Task::Test { no_backend_check } => match backend {
+            Backend::Flex => test::run(&root, !no_backend_check),
+            Backend::Wgpu => test::run_wgpu(&root),
+            other => anyhow::bail!(
+                "`cargo xtask test --backend {}` is not supported: the GPU-path tests run on wgpu (a real GPU or lavapipe)",
+                other.jeat_name()
+            ),
+        },
         Task::FetchData {
             dataset,
             data_dir,

@@ -3,10 +3,83 @@
 //! compiles the GPU backends.
 
 use crate::backends::check_backends;
-use crate::cargo::cargo;
+use crate::cargo::{cargo, cargo_with};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The tests that exercise the GPU code path: attack closed forms and invariants, the
+/// reference-code parity of APGD and Square, energy losses by finite differences, SGLD on a
+/// Gaussian, model parity with PyTorch, training with exact resume, the batch-norm checks.
+const WGPU_TESTS: [&str; 9] = [
+    "closed_forms",
+    "invariants",
+    "apgd_schedule",
+    "square_reference",
+    "point_losses",
+    "sampling",
+    "pytorch_parity",
+    "runs",
+    "batch_norm",
+];
+
+/// The GPU-path tests on wgpu: built with jeat-core's `wgpu` feature and run with
+/// `JEAT_TEST_BACKEND=wgpu`. Without a GPU, Mesa's software Vulkan driver (lavapipe) runs them;
+/// where it is missing and apt is available it is installed, else the error says how.
+pub fn run_wgpu(root: &Path) -> Result<()> {
+    ensure_vulkan_driver()?;
+    let mut args: Vec<&str> = vec!["test", "--workspace", "--features", "jeat-core/wgpu"];
+    for test in WGPU_TESTS {
+        args.extend(["--test", test]);
+    }
+    args.push("--no-fail-fast");
+    cargo_with(root, &args, &[("JEAT_TEST_BACKEND", "wgpu")])
+}
+
+const VULKAN_ICD_DIRS: [&str; 2] = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"];
+
+/// A Vulkan driver must be installed for wgpu: a GPU's, or lavapipe.
+fn ensure_vulkan_driver() -> Result<()> {
+    let found = || {
+        VULKAN_ICD_DIRS.iter().any(|dir| {
+            std::fs::read_dir(dir).is_ok_and(|entries| entries.flatten().next().is_some())
+        })
+    };
+    if found() || cfg!(not(target_os = "linux")) {
+        return Ok(());
+    }
+    if apt_install(
+        "mesa-vulkan-drivers",
+        "no Vulkan driver: installing Mesa's lavapipe",
+    ) && found()
+    {
+        return Ok(());
+    }
+    bail!(
+        "the wgpu tests need a Vulkan driver and none is installed: on Debian or Ubuntu \
+         `apt-get install mesa-vulkan-drivers` gives the software driver lavapipe"
+    )
+}
+
+/// Installs Debian's `package` where apt is available (updating the package lists once if the
+/// first try fails); false where there is no apt or the install failed.
+fn apt_install(package: &str, why: &str) -> bool {
+    if Command::new("apt-get").arg("--version").output().is_err() {
+        return false;
+    }
+    println!("xtask: {why} (Debian package {package})");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    install() || {
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        install()
+    }
+}
 
 /// The whole test run.
 pub fn run(root: &Path, backend_check: bool) -> Result<()> {
@@ -45,23 +118,10 @@ fn ensure_fashion_mnist(root: &Path) -> Result<()> {
     if complete(&data_root.join("fashion-mnist")) || complete(Path::new(DEBIAN_FASHION_DIR)) {
         return Ok(());
     }
-    let have_apt = Command::new("apt-get").arg("--version").output().is_ok();
-    if have_apt {
-        println!("xtask: installing the real Fashion-MNIST (Debian package dataset-fashion-mnist)");
-        let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "-q", "dataset-fashion-mnist"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            let _ = Command::new("apt-get").args(["update", "-q"]).status();
-            install();
-        }
-        if complete(Path::new(DEBIAN_FASHION_DIR)) {
-            return Ok(());
-        }
+    if apt_install("dataset-fashion-mnist", "installing the real Fashion-MNIST")
+        && complete(Path::new(DEBIAN_FASHION_DIR))
+    {
+        return Ok(());
     }
     bail!(
         "the tests need the real Fashion-MNIST files: run `cargo xtask fetch-data fashion-mnist` \

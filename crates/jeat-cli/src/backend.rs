@@ -15,11 +15,13 @@ pub enum Backend {
     Wgpu,
     /// NVIDIA GPU through CUDA (feature `cuda`).
     Cuda,
+    /// AMD GPU through ROCm/HIP (feature `rocm`).
+    Rocm,
 }
 
 impl Backend {
     /// Every backend, compiled in or not.
-    pub const ALL: [Self; 3] = [Self::Flex, Self::Wgpu, Self::Cuda];
+    pub const ALL: [Self; 4] = [Self::Flex, Self::Wgpu, Self::Cuda, Self::Rocm];
 
     /// The cargo feature that compiles this backend in.
     pub fn feature(self) -> &'static str {
@@ -27,6 +29,7 @@ impl Backend {
             Self::Flex => "flex",
             Self::Wgpu => "wgpu",
             Self::Cuda => "cuda",
+            Self::Rocm => "rocm",
         }
     }
 
@@ -36,12 +39,19 @@ impl Backend {
             Self::Flex => cfg!(feature = "flex"),
             Self::Wgpu => cfg!(feature = "wgpu"),
             Self::Cuda => cfg!(feature = "cuda"),
+            Self::Rocm => cfg!(feature = "rocm"),
         }
     }
 
-    /// The device of this backend (the first GPU for GPU backends), or an error saying which
-    /// feature to build with.
-    pub fn device(self) -> Result<Device> {
+    /// Whether the backend runs with burn's kernel fusion and autotuning (every GPU feature of
+    /// this binary turns both on; the CPU backend has neither).
+    pub fn fused_and_autotuned(self) -> bool {
+        self != Self::Flex && self.compiled()
+    }
+
+    /// The device of this backend (GPU `index` for GPU backends: the default adapter when
+    /// `None`), or an error saying which feature to build with.
+    pub fn device(self, index: Option<usize>) -> Result<Device> {
         if !self.compiled() {
             bail!(
                 "backend {} is not compiled into this binary; build with `--features {}` \
@@ -51,13 +61,21 @@ impl Backend {
                 self.feature()
             );
         }
+        if self == Self::Flex && index.is_some_and(|i| i > 0) {
+            bail!("the flex CPU backend has one device (0); --device picks a GPU");
+        }
         Ok(match self {
             #[cfg(feature = "flex")]
             Self::Flex => Device::flex(),
             #[cfg(feature = "wgpu")]
-            Self::Wgpu => Device::wgpu(Default::default()),
+            Self::Wgpu => Device::wgpu(match index {
+                None => burn::tensor::DeviceKind::DefaultDevice,
+                Some(i) => burn::tensor::DeviceKind::DiscreteGpu(i),
+            }),
             #[cfg(feature = "cuda")]
-            Self::Cuda => Device::cuda(0),
+            Self::Cuda => Device::cuda(index.unwrap_or(0)),
+            #[cfg(feature = "rocm")]
+            Self::Rocm => Device::rocm(index.unwrap_or(0)),
             #[allow(unreachable_patterns)]
             _ => unreachable!("checked by compiled()"),
         })
@@ -92,7 +110,7 @@ mod tests {
     #[test]
     fn a_backend_that_is_not_compiled_in_names_its_feature() {
         for backend in Backend::ALL {
-            match backend.device() {
+            match backend.device(None) {
                 Ok(_) => assert!(backend.compiled()),
                 Err(e) => {
                     assert!(!backend.compiled());

@@ -7,6 +7,7 @@ mod data_cmd;
 mod generate_cmd;
 mod model_cmd;
 mod reproduce_cmd;
+mod robustbench;
 mod score_cmd;
 mod train_cmd;
 
@@ -20,6 +21,9 @@ struct Cli {
     /// Compute backend (must be compiled in; see `jeat backends`).
     #[arg(long, global = true, value_enum, default_value_t = backend::Backend::Flex)]
     backend: backend::Backend,
+    /// Which GPU of a GPU backend (default: the backend's default device).
+    #[arg(long, global = true)]
+    device: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -77,12 +81,12 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Data(command) => data_cmd::run(command),
-        Command::Train(args) => train_cmd::run(args, cli.backend.device()?),
-        Command::Attack(args) => attack_cmd::run(args, cli.backend.device()?),
-        Command::Generate(args) => generate_cmd::run(args, cli.backend.device()?),
-        Command::Score(command) => score_cmd::run(command, cli.backend.device()?),
+        Command::Train(args) => train_cmd::run(args, cli.backend.device(cli.device)?),
+        Command::Attack(args) => attack_cmd::run(args, cli.backend.device(cli.device)?),
+        Command::Generate(args) => generate_cmd::run(args, cli.backend.device(cli.device)?),
+        Command::Score(command) => score_cmd::run(command, cli.backend.device(cli.device)?),
         Command::Reproduce(args) => {
-            reproduce_cmd::run_command(args, cli.backend.device()?, cli.backend.feature())
+            reproduce_cmd::run_command(args, cli.backend.device(cli.device)?, cli.backend.feature())
         }
         Command::Model(ModelCommand::Info { model }) => model_cmd::info(&model, cli.backend),
         Command::Convert {
@@ -92,7 +96,10 @@ fn run(cli: Cli) -> Result<()> {
         } => model_cmd::convert(&input, &output, &model, cli.backend),
         Command::Backends => {
             for backend in backend::Backend::ALL {
-                let state = match backend.device() {
+                let state = match backend.device(None) {
+                    Ok(device) if backend.fused_and_autotuned() => {
+                        format!("compiled in, fusion and autotune on, default device {device:?}")
+                    }
                     Ok(device) => format!("compiled in, device {device:?}"),
                     Err(_) => "not compiled in".to_string(),
                 };

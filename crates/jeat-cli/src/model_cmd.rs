@@ -39,7 +39,7 @@ impl ArchArgs {
 
 /// `jeat model info`: the architecture and its parameter count.
 pub fn info(model: &ArchArgs, backend: Backend) -> Result<()> {
-    let device = backend.device()?;
+    let device = backend.device(None)?;
     let built = model.spec().build(&device)?;
     println!(
         "{}: {} classes, input {:?}, {} trainable parameters",
@@ -60,7 +60,7 @@ pub fn convert(input: &Path, output: &Path, model: &ArchArgs, backend: Backend) 
             output.display()
         );
     }
-    let device = backend.device()?;
+    let device = backend.device(None)?;
     let fresh = model.spec().build(&device)?;
     let (loaded, report) = load_weights(fresh, input)?;
     save_safetensors(&loaded, output).with_context(|| format!("writing {}", output.display()))?;

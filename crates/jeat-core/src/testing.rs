@@ -43,7 +43,7 @@ pub fn device() -> Device {
     match TestBackend::from_env() {
         TestBackend::Flex => Device::flex(),
         #[cfg(feature = "wgpu")]
-        TestBackend::Wgpu => Device::wgpu(Default::default()),
+        TestBackend::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
         #[cfg(not(feature = "wgpu"))]
         TestBackend::Wgpu => unreachable!("refused by from_env"),
     }
