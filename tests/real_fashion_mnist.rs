@@ -85,6 +85,7 @@ fn attack(model: &Model, suite: &str, points: &ImageSet) -> Report {
         seed: 0,
         identity: format!("{suite} on {}", points.name()),
         state_path: None,
+        keep_adversarial: false,
     };
     let source = SetSource {
         set: points,

@@ -1,4 +1,5 @@
-//! The energy landscape of Figure 2: `E(x + a·d1 + b·d2, y)` for `a, b` in `[-range, range]`.
+//! The energy landscape of Figure 2: `E(x + a·d1 + b·d2, y)` for `a, b` in `[-range, range]`,
+//! and 1-D slices `E(x + t·d, y)` along one direction (such as the attack's).
 
 use burn::prelude::*;
 use jeat_core::rng;
@@ -30,6 +31,25 @@ impl Directions {
             d2: unit(rng::derive(seed, &[2])),
         }
     }
+
+    /// Random sign directions `eps · sign(N(0, I))` for images of `shape` `[C, H, W]`: each
+    /// has Linf norm `eps`, and `‖a·d1 + b·d2‖∞ = (|a| + |b|)·eps` as soon as the two signs
+    /// disagree on some pixel and agree on another (certain in practice), so in these
+    /// coordinates the Linf eps-ball is the diamond `|a| + |b| ≤ 1` ([`eps_ball_outline`]).
+    pub fn signed(shape: [usize; 3], eps: f64, seed: u64, device: &Device) -> Self {
+        let [c, h, w] = shape;
+        let sign = |s: u64| rng::normal([1, c, h, w], 1.0, s, device).sign() * eps;
+        Self {
+            d1: sign(rng::derive(seed, &[1])),
+            d2: sign(rng::derive(seed, &[2])),
+        }
+    }
+}
+
+/// The outline of the Linf eps-ball in the coordinates of [`Directions::signed`]: the diamond
+/// `|a| + |b| = 1`.
+pub fn eps_ball_outline() -> Vec<(f64, f64)> {
+    vec![(1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0)]
 }
 
 /// A grid of energies.
@@ -51,6 +71,36 @@ impl Landscape {
     }
 }
 
+/// `E(x + a·d1 + b·d2, y)` at each `(a, b)` of `points`, `batch` points per forward pass.
+fn energies_at(
+    model: &dyn Classifier,
+    image: &Tensor<4>,
+    label: usize,
+    (d1, d2): (&Tensor<4>, &Tensor<4>),
+    points: &[(f64, f64)],
+    batch: usize,
+) -> Vec<f64> {
+    let device = image.device();
+    let column = |chunk: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
+        let values: Vec<f32> = chunk.iter().map(|p| pick(p) as f32).collect();
+        Tensor::<1>::from_floats(values.as_slice(), &device).reshape([chunk.len(), 1, 1, 1])
+    };
+    let mut values = Vec::with_capacity(points.len());
+    for chunk in points.chunks(batch.max(1)) {
+        let n = chunk.len();
+        let x = image.clone()
+            + d1.clone() * column(chunk, |p| p.0)
+            + d2.clone() * column(chunk, |p| p.1);
+        let labels = Tensor::<1, Int>::from_ints(vec![label as i64; n].as_slice(), &device);
+        values.extend(
+            jeat_core::host::floats(joint_energy(model.logits(x), labels))
+                .into_iter()
+                .map(f64::from),
+        );
+    }
+    values
+}
+
 /// Evaluates the landscape of `model` (inference mode) around `image` `[1, C, H, W]` of class
 /// `label`, on a `size × size` grid, `batch` grid points per forward pass.
 pub fn landscape(
@@ -62,7 +112,6 @@ pub fn landscape(
     range: f64,
     batch: usize,
 ) -> Landscape {
-    let device = image.device();
     let step = if size > 1 {
         2.0 * range / (size - 1) as f64
     } else {
@@ -76,40 +125,47 @@ pub fn landscape(
             )
         })
         .collect();
-    let mut values = Vec::with_capacity(points.len());
-    for chunk in points.chunks(batch.max(1)) {
-        let n = chunk.len();
-        let a = Tensor::<1>::from_floats(
-            chunk
-                .iter()
-                .map(|p| p.0 as f32)
-                .collect::<Vec<_>>()
-                .as_slice(),
-            &device,
-        )
-        .reshape([n, 1, 1, 1]);
-        let b = Tensor::<1>::from_floats(
-            chunk
-                .iter()
-                .map(|p| p.1 as f32)
-                .collect::<Vec<_>>()
-                .as_slice(),
-            &device,
-        )
-        .reshape([n, 1, 1, 1]);
-        let x = image.clone() + directions.d1.clone() * a + directions.d2.clone() * b;
-        let labels = Tensor::<1, Int>::from_ints(vec![label as i64; n].as_slice(), &device);
-        let e = joint_energy(model.logits(x), labels);
-        values.extend(
-            e.into_data()
-                .convert::<f64>()
-                .try_to_vec::<f64>()
-                .expect("f64 energies"),
-        );
-    }
+    let values = energies_at(
+        model,
+        image,
+        label,
+        (&directions.d1, &directions.d2),
+        &points,
+        batch,
+    );
     Landscape {
         size,
         range,
         values,
     }
+}
+
+/// Energies along one direction.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Slice {
+    /// The coordinates `t`.
+    pub t: Vec<f64>,
+    /// `E(x + t·d, y)` at each.
+    pub values: Vec<f64>,
+}
+
+/// `E(x + t·direction, y)` of `model` around `image` `[1, C, H, W]` for `points` values of `t`
+/// evenly in `[-range, range]` (`direction` `[1, C, H, W]`; for the attack's direction,
+/// `x_adv - x`, `t = 1` is the adversarial point).
+pub fn slice(
+    model: &dyn Classifier,
+    image: &Tensor<4>,
+    label: usize,
+    direction: &Tensor<4>,
+    points: usize,
+    range: f64,
+) -> Slice {
+    let points = points.max(2);
+    let t: Vec<f64> = (0..points)
+        .map(|k| -range + 2.0 * range * k as f64 / (points - 1) as f64)
+        .collect();
+    let coordinates: Vec<(f64, f64)> = t.iter().map(|&t| (t, 0.0)).collect();
+    let zero = direction.zeros_like();
+    let values = energies_at(model, image, label, (direction, &zero), &coordinates, 256);
+    Slice { t, values }
 }

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use jeat_analysis::{Directions, energies, flatness, landscape};
+use jeat_analysis::{Directions, energies, eps_ball_outline, flatness, landscape, slice};
 use jeat_models::Classifier;
 
 /// Logits `[0, w·x]` on 1×2×2 images: `E(x, 1) = -w·x`, `E(x, 0) = 0`.
@@ -57,6 +57,48 @@ fn the_landscape_of_a_linear_model_is_its_plane() {
         );
     }
     assert!((land.center() + dot(&model.w, &x)).abs() < 1e-5);
+}
+
+/// Sign directions have Linf norm eps, and their combinations the Linf norm `(|a| + |b|)·eps`
+/// that makes the outlined diamond the eps-ball; a slice of a linear model is its line.
+#[test]
+fn sign_directions_make_the_diamond_the_eps_ball_and_slices_follow_the_line() {
+    let device = jeat_core::testing::device();
+    let directions = Directions::signed([1, 16, 16], 0.1, 3, &device);
+    let d1: Vec<f32> = directions.d1.clone().into_data().try_to_vec().unwrap();
+    let d2: Vec<f32> = directions.d2.clone().into_data().try_to_vec().unwrap();
+    assert!(d1.iter().chain(&d2).all(|v| (v.abs() - 0.1).abs() < 1e-7));
+    for (a, b) in eps_ball_outline()
+        .into_iter()
+        .chain([(0.5, 0.5), (-0.25, 0.75), (0.3, -0.7)])
+    {
+        let linf = d1
+            .iter()
+            .zip(&d2)
+            .map(|(x, y)| (a * f64::from(*x) + b * f64::from(*y)).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            (linf - 0.1 * (f64::abs(a) + f64::abs(b))).abs() < 1e-7,
+            "({a}, {b}): {linf}"
+        );
+    }
+
+    let model = Linear {
+        w: [1.0, -2.0, 0.5, 3.0],
+    };
+    let x = [0.2f32, 0.4, 0.6, 0.8];
+    let d = [0.1f32, 0.1, -0.1, 0.1];
+    let image = Tensor::<4>::from_data(TensorData::new(x.to_vec(), [1, 1, 2, 2]), &device);
+    let direction = Tensor::<4>::from_data(TensorData::new(d.to_vec(), [1, 1, 2, 2]), &device);
+    let line = slice(&model, &image, 1, &direction, 7, 3.0);
+    assert_eq!(line.t, vec![-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]);
+    for (t, value) in line.t.iter().zip(&line.values) {
+        let expected = -(dot(&model.w, &x) + t * dot(&model.w, &d));
+        assert!(
+            (value - expected).abs() < 1e-5,
+            "t = {t}: {value} vs {expected}"
+        );
+    }
 }
 
 #[test]

@@ -14,6 +14,7 @@
 //! Images are `[B, C, H, W]` in [0, 1]; models take them as they are (normalisation inside) and
 //! must be passed in inference mode (`model.valid()`).
 
+pub mod adversarial_store;
 pub mod apgd;
 pub mod apgd_schedule;
 pub mod attack;

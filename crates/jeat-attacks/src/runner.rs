@@ -3,6 +3,7 @@
 //! batch the per-point results go to a state file (atomically), so a killed run resumes where it
 //! stopped and reports exactly what an uninterrupted one would have.
 
+use crate::adversarial_store;
 use crate::error::AttackError;
 use crate::sanity::{SanityFlag, check_model};
 use crate::suite::Suite;
@@ -45,6 +46,9 @@ pub struct Evaluation {
     pub identity: String,
     /// Where the per-point state is kept (and resumed from), if anywhere.
     pub state_path: Option<PathBuf>,
+    /// Keep every adversarial example found beside the state file (needs `state_path`; read
+    /// them with [`adversarial_examples`]).
+    pub keep_adversarial: bool,
 }
 
 /// The result of one point.
@@ -153,6 +157,35 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The run as fra31/auto-attack logs it (`initial accuracy: …`, `robust accuracy after
+    /// APGD-CE: …`, `max Linf perturbation: …`, `robust accuracy: …`), for scripts that read
+    /// those lines.
+    pub fn to_autoattack_log(&self) -> String {
+        let mut log = format!("initial accuracy: {:.2}%\n", self.clean_accuracy);
+        let mut seconds = 0.0;
+        for a in &self.attacks {
+            seconds += a.seconds;
+            log.push_str(&format!(
+                "robust accuracy after {}: {:.2}% (total time {:.1} s)\n",
+                a.name.to_uppercase(),
+                a.robust_accuracy,
+                seconds
+            ));
+        }
+        let norm = match self.threat.norm {
+            crate::Norm::Linf => "Linf",
+            crate::Norm::L2 => "L2",
+        };
+        log.push_str(&format!(
+            "max {norm} perturbation: {:.5}, nan in tensor: {}\n",
+            self.max_perturbation, self.non_finite_points
+        ));
+        log.push_str(&format!("robust accuracy: {:.2}%\n", self.robust_accuracy));
+        log
+    }
+}
+
 /// Progress of a run, for progress bars.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress<'a> {
@@ -246,9 +279,20 @@ pub fn evaluate(
         flags: Vec::new(),
         attacks: Vec::new(),
     };
+    let store = match (&evaluation.state_path, evaluation.keep_adversarial) {
+        (Some(path), true) => Some(adversarial_store::store_path(path)),
+        (None, true) => {
+            return Err(AttackError::Invalid(
+                "keeping adversarial examples needs a state file to keep them beside".into(),
+            ));
+        }
+        (_, false) => None,
+    };
+    let mut resumed = false;
     let mut state = match &evaluation.state_path {
         Some(path) => match State::load(path)? {
             Some(saved) => {
+                resumed = true;
                 if saved.signature() != fresh.signature() {
                     return Err(AttackError::StateMismatch {
                         path: path.display().to_string(),
@@ -267,6 +311,19 @@ pub fn evaluate(
         None => Ok(()),
     };
 
+    if let Some(store) = &store
+        && (!resumed || !store.exists())
+    {
+        if resumed && state.points.iter().any(|p| p.fooled_by.is_some()) {
+            return Err(AttackError::Invalid(format!(
+                "{} is missing: the state file counts fooled points whose examples were not kept; \
+                 delete the state file to start again",
+                store.display()
+            )));
+        }
+        let [_, c, h, w] = source.load(&[0]).0.dims();
+        adversarial_store::create(store, c * h * w)?;
+    }
     let class_flags = evaluation.suite.check_classes(model.num_classes())?;
     // Clean predictions and the model checks.
     if state.points.len() != source.len() {
@@ -339,8 +396,17 @@ pub fn evaluate(
                     .norm
                     .per_point(output.adversarial.clone() - images),
             );
-            let predicted = predictions(model.logits(output.adversarial));
+            let predicted = predictions(model.logits(output.adversarial.clone()));
             let tolerance = evaluation.threat.eps * (1.0 + 1e-6) + 1e-7;
+            if let Some(store) = &store {
+                let fooled: Vec<usize> = (0..chunk.len())
+                    .filter(|&j| predicted[j] != state.points[chunk[j]].label)
+                    .collect();
+                let rows = jeat_core::host::rows(output.adversarial);
+                let images: Vec<f32> = fooled.iter().flat_map(|&j| rows[j].clone()).collect();
+                let indices: Vec<usize> = fooled.iter().map(|&j| chunk[j]).collect();
+                adversarial_store::append(store, &indices, &images)?;
+            }
             for (j, &index) in chunk.iter().enumerate() {
                 let point = &mut state.points[index];
                 if predicted[j] == point.label {
@@ -466,4 +532,25 @@ pub fn point_results(state_path: &Path) -> Result<Vec<PointResult>, AttackError>
     Ok(State::load(state_path)?
         .map(|s| s.points)
         .unwrap_or_default())
+}
+
+/// The adversarial examples of the points a run kept them for (its `keep_adversarial`), by point
+/// index: each `[C, H, W]` values in [0, 1] that fooled the model. Only points the state file
+/// counts as fooled are returned.
+pub fn adversarial_examples(
+    state_path: &Path,
+) -> Result<std::collections::BTreeMap<usize, Vec<f32>>, AttackError> {
+    let fooled: std::collections::BTreeSet<usize> = point_results(state_path)?
+        .into_iter()
+        .filter(|p| p.fooled_by.is_some())
+        .map(|p| p.index)
+        .collect();
+    let (_, mut images) = adversarial_store::read(&adversarial_store::store_path(state_path))?;
+    images.retain(|index, _| fooled.contains(index));
+    if let Some(missing) = fooled.iter().find(|i| !images.contains_key(i)) {
+        return Err(AttackError::Invalid(format!(
+            "point {missing} was fooled but its adversarial example was not kept"
+        )));
+    }
+    Ok(images)
 }

@@ -229,6 +229,7 @@ fn a_gradient_masked_model_is_flagged_and_square_still_fools_it() {
         seed: 0,
         identity: "masked linear model".into(),
         state_path: None,
+        keep_adversarial: false,
     };
     let report = evaluate(&evaluation, &model, &points, &mut |_| {}).unwrap();
     assert_eq!(report.attacks[0].fooled, 0, "FGSM moved without gradients");

@@ -7,7 +7,7 @@ use common::{floats, images, labels};
 use jeat_attacks::apgd::{Apgd, ApgdLoss};
 use jeat_attacks::fab::FabTargeted;
 use jeat_attacks::pgd::{Pgd, Target};
-use jeat_attacks::runner::{Evaluation, evaluate, point_results};
+use jeat_attacks::runner::{Evaluation, adversarial_examples, evaluate, point_results};
 use jeat_attacks::square::Square;
 use jeat_attacks::suite::Suite;
 use jeat_attacks::{Attack, AttackError, Norm, ThreatModel};
@@ -182,6 +182,7 @@ fn evaluation(state_path: Option<std::path::PathBuf>) -> Evaluation {
         batch_size: 7,
         seed: 3,
         identity: "mnist-cnn(random) on 40 random images".into(),
+        keep_adversarial: state_path.is_some(),
         state_path,
     }
 }
@@ -260,6 +261,32 @@ fn the_report_equals_a_recount_of_its_per_point_results() {
         report.attacks.iter().map(|a| a.fooled).sum::<usize>() > 0,
         "nothing fooled: the test would prove nothing"
     );
+
+    // The kept adversarial examples: one per fooled point, inside the ball and the box, and
+    // the model predicts on each what the per-point result says.
+    let examples = adversarial_examples(&state).unwrap();
+    let fooled: Vec<_> = results.iter().filter(|p| p.fooled_by.is_some()).collect();
+    assert_eq!(examples.len(), fooled.len());
+    for p in fooled {
+        let (x, _) = points.load(&[p.index]);
+        let clean = floats(x.clone());
+        let adversarial = &examples[&p.index];
+        let distance = clean
+            .iter()
+            .zip(adversarial)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(f64::from(distance) <= 0.05 + 1e-6, "point {}", p.index);
+        assert!(adversarial.iter().all(|v| (0.0..=1.0).contains(v)));
+        let x_adv = Tensor::<1>::from_floats(adversarial.as_slice(), &x.device()).reshape(x.dims());
+        let predicted = floats(model.logits(x_adv).argmax(1).float())[0] as usize;
+        assert_eq!(
+            Some(predicted),
+            p.adversarial_prediction,
+            "point {}",
+            p.index
+        );
+    }
 }
 
 /// A run interrupted after a few batches resumes from its state file and ends with exactly the
@@ -310,6 +337,10 @@ fn a_killed_run_resumes_to_the_same_results_and_foreign_states_are_refused() {
     assert_eq!(
         point_results(&path).unwrap(),
         point_results(&uninterrupted_path).unwrap()
+    );
+    assert_eq!(
+        adversarial_examples(&path).unwrap(),
+        adversarial_examples(&uninterrupted_path).unwrap()
     );
 
     let mut other = evaluation(Some(path));

@@ -60,12 +60,19 @@ pub fn parse_shape(text: &str) -> Result<[usize; 3], String> {
         .map_err(|_| format!("expected CxHxW such as 3x32x32, got '{text}'"))
 }
 
-/// Images of a named dataset.
+/// Images of a named dataset, or of the user's own arrays.
 #[derive(Debug, Args, Clone)]
 pub struct DataArgs {
     /// cifar10, cifar100, mnist or fashion-mnist.
+    #[arg(long, required_unless_present = "images", conflicts_with = "images")]
+    pub dataset: Option<DatasetName>,
+    /// Images as numpy arrays: a .npy ([N, C, H, W] or [N, H, W, C], uint8 or floats in [0, 1])
+    /// or an .npz holding `x` (and `y`).
     #[arg(long)]
-    pub dataset: DatasetName,
+    pub images: Option<PathBuf>,
+    /// Labels for --images: a .npy of N integers (default: `y` of the --images .npz).
+    #[arg(long, requires = "images")]
+    pub labels: Option<PathBuf>,
     /// train or test.
     #[arg(long, default_value = "test")]
     pub split: Split,
@@ -78,21 +85,34 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// The images.
-    pub fn load(&self) -> Result<ImageSet> {
-        let root = self.data_dir.clone().unwrap_or_else(default_data_root);
-        let set = self.dataset.load(&root, self.split)?;
+    /// The images, and how many the whole set has (before `--n`).
+    pub fn load_with_size(&self) -> Result<(ImageSet, usize)> {
+        let set = match (&self.images, self.dataset) {
+            (Some(images), _) => {
+                jeat_data::arrays::read_image_arrays(images, self.labels.as_deref())?
+            }
+            (None, Some(dataset)) => {
+                let root = self.data_dir.clone().unwrap_or_else(default_data_root);
+                dataset.load(&root, self.split)?
+            }
+            (None, None) => bail!("give --dataset NAME or --images FILE"),
+        };
+        let size = set.len();
         Ok(match self.n {
             Some(0) => bail!("--n must be ≥ 1"),
-            Some(n) => set.take(n),
-            None => set,
+            Some(n) => (set.take(n), size),
+            None => (set, size),
         })
     }
 
     /// `fashion-mnist/test[:1000]`, for identities and reports.
     pub fn describe(&self) -> String {
         let n = self.n.map(|n| format!("[:{n}]")).unwrap_or_default();
-        format!("{}/{}{n}", self.dataset, self.split.as_str())
+        match (&self.images, self.dataset) {
+            (Some(images), _) => format!("{}{n}", images.display()),
+            (None, Some(dataset)) => format!("{dataset}/{}{n}", self.split.as_str()),
+            (None, None) => "no data".into(),
+        }
     }
 }
 

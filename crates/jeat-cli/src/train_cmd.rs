@@ -28,17 +28,25 @@ pub struct TrainArgs {
     /// Replace a run that already exists in --out.
     #[arg(long)]
     overwrite: bool,
+    /// Override a configuration key, e.g. `--set schedule.lr=0.05 --set objective.attack.steps=5`
+    /// (repeatable; values are TOML).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
     /// Print the resolved configuration as TOML and exit.
     #[arg(long)]
     print_config: bool,
 }
 
 fn config(args: &TrainArgs) -> Result<Option<TrainConfig>> {
-    Ok(match (&args.config, &args.preset) {
-        (Some(path), _) => Some(TrainConfig::load(path)?),
-        (None, Some(name)) => Some(preset(name, args.pretrained.clone())?),
-        (None, None) => None,
-    })
+    let base = match (&args.config, &args.preset) {
+        (Some(path), _) => TrainConfig::load(path)?,
+        (None, Some(name)) => preset(name, args.pretrained.clone())?,
+        (None, None) if args.sets.is_empty() => return Ok(None),
+        (None, None) => bail!("--set changes a configuration: give --config FILE or --preset NAME"),
+    };
+    Ok(Some(jeat_train::overrides::apply_overrides(
+        &base, &args.sets,
+    )?))
 }
 
 pub fn run(args: TrainArgs, device: Device) -> Result<()> {

@@ -14,6 +14,8 @@
 //!
 //! Everything is generic over the device: no backend is named here.
 
+pub mod array_writer;
+pub mod arrays;
 pub mod augment;
 pub mod batch;
 pub mod catalog;

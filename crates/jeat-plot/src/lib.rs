@@ -62,7 +62,7 @@ pub struct LinePanel {
     pub series: Vec<Series>,
 }
 
-/// One grid of values for a heat-map figure.
+/// One grid of values for a heat-map panel, with its own colour scale and colour bar.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeatPanel {
     /// Caption.
@@ -71,6 +71,21 @@ pub struct HeatPanel {
     pub values: Vec<f64>,
     /// Side of the grid.
     pub size: usize,
+    /// The axes span `[-range, range]` both ways.
+    pub range: f64,
+    /// A closed path drawn over the map (such as the eps-ball's outline); empty for none.
+    pub outline: Vec<(f64, f64)>,
+    /// Axis labels (x, y).
+    pub axes: (String, String),
+}
+
+/// A panel of a grid figure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Panel {
+    /// A heat map.
+    Heat(HeatPanel),
+    /// Line charts.
+    Line(LinePanel),
 }
 
 /// One chart of a histogram figure.
@@ -112,9 +127,10 @@ fn range_of(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// A figure of `rows × cols` panel areas, 460 × 420 pixels each, under a title.
 fn figure(
     path: &Path,
-    panels: usize,
+    (rows, cols): (usize, usize),
     title: &str,
     draw: impl FnOnce(Vec<DrawingArea<BitMapBackend<'_>, Shift>>) -> Result<(), String>,
 ) -> Result<(), PlotError> {
@@ -122,112 +138,182 @@ fn figure(
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| error(path, e))?;
     }
-    let width = 460 * panels.max(1) as u32;
-    let root = BitMapBackend::new(path, (width, 420)).into_drawing_area();
+    let (rows, cols) = (rows.max(1), cols.max(1));
+    let size = (460 * cols as u32, 420 * rows as u32);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| error(path, e))?;
     let root = root.titled(title, (FONT, 22)).map_err(|e| error(path, e))?;
-    let areas = root.split_evenly((1, panels.max(1)));
+    let areas = root.split_evenly((rows, cols));
     draw(areas).map_err(|e| error(path, e))?;
     root.present().map_err(|e| error(path, e))
 }
 
-/// Line charts side by side.
-pub fn line_figure(path: &Path, title: &str, panels: &[LinePanel]) -> Result<(), PlotError> {
-    figure(path, panels.len(), title, |areas| {
-        for (area, panel) in areas.iter().zip(panels) {
-            let points = || panel.series.iter().flat_map(|s| s.points.iter());
-            let (x0, x1) = range_of(points().map(|p| p.0));
-            let (y0, y1) = range_of(points().map(|p| p.1));
-            let mut chart = ChartBuilder::on(area)
-                .caption(&panel.title, (FONT, 16))
-                .margin(10)
-                .x_label_area_size(36)
-                .y_label_area_size(56)
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .map_err(|e| e.to_string())?;
-            chart
-                .configure_mesh()
-                .x_desc(&panel.x_label)
-                .y_desc(&panel.y_label)
-                .label_style((FONT, 12))
-                .draw()
-                .map_err(|e| e.to_string())?;
-            for (i, series) in panel.series.iter().enumerate() {
-                let color = palette(i);
-                let finite: Vec<(f64, f64)> = series
-                    .points
-                    .iter()
-                    .copied()
-                    .filter(|(x, y)| x.is_finite() && y.is_finite())
-                    .collect();
-                chart
-                    .draw_series(LineSeries::new(finite, color.stroke_width(2)))
-                    .map_err(|e| e.to_string())?
-                    .label(&series.name)
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                    });
-            }
-            if panel.series.len() > 1 {
-                chart
-                    .configure_series_labels()
-                    .label_font((FONT, 12))
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(|e| e.to_string())?;
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+fn draw_lines(area: &Area<'_>, panel: &LinePanel) -> Result<(), String> {
+    let points = || panel.series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = range_of(points().map(|p| p.0));
+    let (y0, y1) = range_of(points().map(|p| p.1));
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, (FONT, 16))
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(&panel.x_label)
+        .y_desc(&panel.y_label)
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (i, series) in panel.series.iter().enumerate() {
+        let color = palette(i);
+        let finite: Vec<(f64, f64)> = series
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        chart
+            .draw_series(LineSeries::new(finite, color.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(&series.name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+            });
+    }
+    if panel.series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The band (0..levels) of `v` on the scale `lo..hi`.
+fn band(v: f64, (lo, hi): (f64, f64), levels: usize) -> usize {
+    (((v - lo) / (hi - lo)) * levels as f64)
+        .floor()
+        .clamp(0.0, (levels - 1) as f64) as usize
+}
+
+fn band_colour(band: usize, levels: usize) -> RGBColor {
+    ViridisRGB::get_color(band as f64 / (levels - 1) as f64)
+}
+
+fn draw_heat(area: &Area<'_>, panel: &HeatPanel, levels: usize) -> Result<(), String> {
+    let scale = range_of(panel.values.iter().copied());
+    let (map_area, bar_area) = area.split_horizontally(area.dim_in_pixel().0 as i32 - 78);
+    let range = panel.range;
+    let mut chart = ChartBuilder::on(&map_area)
+        .caption(&panel.title, (FONT, 16))
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(46)
+        .build_cartesian_2d(-range..range, -range..range)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(&panel.axes.0)
+        .y_desc(&panel.axes.1)
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let n = panel.size;
+    let cell = 2.0 * range / n as f64;
+    chart
+        .draw_series((0..n * n).map(|k| {
+            let (row, col) = (k / n, k % n);
+            let color = band_colour(band(panel.values[k], scale, levels), levels);
+            let (x, y) = (-range + col as f64 * cell, -range + row as f64 * cell);
+            Rectangle::new([(x, y), (x + cell, y + cell)], color.filled())
+        }))
+        .map_err(|e| e.to_string())?;
+    if !panel.outline.is_empty() {
+        let mut path = panel.outline.clone();
+        path.push(panel.outline[0]);
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                path,
+                WHITE.stroke_width(2),
+            )))
+            .map_err(|e| e.to_string())?;
+    }
+    // The colour bar: the bands from low (bottom) to high, labelled in the panel's units.
+    let mut bar = ChartBuilder::on(&bar_area)
+        .margin_top(40)
+        .margin_bottom(46)
+        .margin_right(8)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..1.0, scale.0..scale.1)
+        .map_err(|e| e.to_string())?;
+    bar.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(5)
+        .label_style((FONT, 11))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let step = (scale.1 - scale.0) / levels as f64;
+    bar.draw_series((0..levels).map(|b| {
+        let y = scale.0 + b as f64 * step;
+        Rectangle::new([(0.0, y), (1.0, y + step)], band_colour(b, levels).filled())
+    }))
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A figure of panels in rows (heat maps and line charts mixed), `levels` colour bands per heat
+/// map.
+pub fn panel_grid(
+    path: &Path,
+    title: &str,
+    levels: usize,
+    rows: &[Vec<Panel>],
+) -> Result<(), PlotError> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(1);
+    let levels = levels.max(2);
+    figure(path, (rows.len(), cols), title, |areas| {
+        for (r, row) in rows.iter().enumerate() {
+            for (c, panel) in row.iter().enumerate() {
+                let area = &areas[r * cols.max(1) + c];
+                match panel {
+                    Panel::Heat(heat) => draw_heat(area, heat, levels)?,
+                    Panel::Line(lines) => draw_lines(area, lines)?,
+                }
             }
         }
         Ok(())
     })
 }
 
-/// Heat maps side by side on `[-range, range]²`, one colour scale for all panels (quantised to
-/// `levels` bands: filled contours; dark = low).
-pub fn heat_figure(
-    path: &Path,
-    title: &str,
-    range: f64,
-    levels: usize,
-    axis: (&str, &str),
-    panels: &[HeatPanel],
-) -> Result<(), PlotError> {
-    let (lo, hi) = range_of(panels.iter().flat_map(|p| p.values.iter().copied()));
-    let levels = levels.max(2);
-    figure(path, panels.len(), title, |areas| {
+/// Line charts side by side.
+pub fn line_figure(path: &Path, title: &str, panels: &[LinePanel]) -> Result<(), PlotError> {
+    figure(path, (1, panels.len()), title, |areas| {
         for (area, panel) in areas.iter().zip(panels) {
-            let mut chart = ChartBuilder::on(area)
-                .caption(&panel.title, (FONT, 16))
-                .margin(10)
-                .x_label_area_size(36)
-                .y_label_area_size(46)
-                .build_cartesian_2d(-range..range, -range..range)
-                .map_err(|e| e.to_string())?;
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .x_desc(axis.0)
-                .y_desc(axis.1)
-                .label_style((FONT, 12))
-                .draw()
-                .map_err(|e| e.to_string())?;
-            let n = panel.size;
-            let cell = 2.0 * range / n as f64;
-            chart
-                .draw_series((0..n * n).map(|k| {
-                    let (row, col) = (k / n, k % n);
-                    let v = panel.values[k];
-                    let band = (((v - lo) / (hi - lo)) * levels as f64)
-                        .floor()
-                        .clamp(0.0, (levels - 1) as f64);
-                    let color = ViridisRGB::get_color(band / (levels - 1) as f64);
-                    let (x, y) = (-range + col as f64 * cell, -range + row as f64 * cell);
-                    Rectangle::new([(x, y), (x + cell, y + cell)], color.filled())
-                }))
-                .map_err(|e| e.to_string())?;
+            draw_lines(area, panel)?;
         }
         Ok(())
     })
+}
+
+/// Heat maps side by side, each with its own colour scale and bar (quantised to `levels`
+/// bands: filled contours; dark = low).
+pub fn heat_figure(
+    path: &Path,
+    title: &str,
+    levels: usize,
+    panels: &[HeatPanel],
+) -> Result<(), PlotError> {
+    let row: Vec<Panel> = panels.iter().cloned().map(Panel::Heat).collect();
+    panel_grid(path, title, levels, &[row])
 }
 
 /// The density of `values` in `bins` bins of `width` from `lo` (the last bin takes values at the
@@ -334,27 +420,33 @@ mod tests {
         heat_figure(
             &heat,
             "landscape",
-            1.0,
             8,
-            ("a", "b"),
             &[HeatPanel {
                 title: "m".into(),
                 values,
                 size: 5,
+                range: 1.0,
+                outline: Vec::new(),
+                axes: ("a".into(), "b".into()),
             }],
         )
         .unwrap();
         // The centre of the bowl is the darkest band, its rim the brightest: the pixels of the
         // lowest colour sit at the centre of the coloured area, those of the highest around it.
+        // (The colour bar, right of x = 382, holds every band once, bottom to top.)
         let image = image::open(&heat).unwrap().into_rgb8();
         assert_eq!(image.width(), 460);
+        let bar: Vec<[u8; 3]> = (0..image.height())
+            .rev()
+            .map(|y| image.get_pixel(440, y).0)
+            .collect();
         let colour = |t: f64| {
             let c = ViridisRGB::get_color(t);
             [c.0, c.1, c.2]
         };
         let centroid = |pick: &dyn Fn([u8; 3]) -> bool| {
             let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
-            for (x, y, p) in image.enumerate_pixels() {
+            for (x, y, p) in image.enumerate_pixels().filter(|(x, _, _)| *x < 382) {
                 if pick(p.0) {
                     sx += f64::from(x);
                     sy += f64::from(y);
@@ -369,7 +461,7 @@ mod tests {
         let (lx, ly, low) = centroid(&|p| p == bands[0]);
         let spread = |pick: &dyn Fn([u8; 3]) -> bool| {
             let (mut total, mut n) = (0.0, 0.0);
-            for (x, y, p) in image.enumerate_pixels() {
+            for (x, y, p) in image.enumerate_pixels().filter(|(x, _, _)| *x < 382) {
                 if pick(p.0) {
                     total += ((f64::from(x) - cx).powi(2) + (f64::from(y) - cy).powi(2)).sqrt();
                     n += 1.0;
@@ -383,6 +475,11 @@ mod tests {
         );
         assert!(spread(&|p| p == bands[7]) > 2.0 * spread(&|p| p == bands[0]));
         assert!(low > 0.0);
+        let first = |band: [u8; 3]| bar.iter().position(|&p| p == band);
+        assert!(
+            first(bands[0]).unwrap() < first(bands[7]).unwrap(),
+            "the colour bar runs low to high, bottom to top"
+        );
 
         let hist = dir.path().join("hist.png");
         let group = Series {

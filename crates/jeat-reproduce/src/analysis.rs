@@ -1,10 +1,13 @@
 //! The energy-analysis cell of one model: energies of clean, PGD-20 and generated points
-//! (histograms), flatness, and the landscape around the first test image.
+//! (histograms), flatness, and the landscape around the first test image (near and wide, and
+//! slices along its PGD-20 direction).
 
 use crate::cell::{MethodCell, Run};
 use crate::error::{ReproduceError, Result};
 use crate::samples::Samples;
-use jeat_analysis::{Directions, Energies, Flatness, Landscape, energies, flatness, landscape};
+use jeat_analysis::{
+    Directions, Energies, Flatness, Landscape, Slice, energies, flatness, landscape, slice,
+};
 use jeat_attacks::{Attack, pgd::Pgd};
 use jeat_data::png_folder::read_image_folder;
 use jeat_data::{Augmentation, batch_at};
@@ -16,9 +19,21 @@ pub struct Analysis {
     pub flatness: Flatness,
     /// Mean E(x) and E(x, y) of clean, PGD-20 and generated points.
     pub mean_energies: Vec<(String, f64, f64)>,
-    /// The landscape around the first test image.
+    /// The landscape around the first test image, at ±2 eps (coordinates in units of eps along
+    /// random sign directions of Linf norm eps).
     pub landscape: Landscape,
+    /// The same directions at ± the profile's landscape range.
+    pub wide_landscape: Landscape,
+    /// Energies from the first test image along its PGD-20 perturbation (`t = 1` is the PGD
+    /// point), `t` in [-3, 3].
+    pub attack_slice: Slice,
+    /// The same along the first random sign direction.
+    pub random_slice: Slice,
 }
+
+/// Bumped when the analysis computes differently (older cached analyses are recomputed): 2 is
+/// the landscape in eps units with the wide view and the slices.
+const ANALYSIS_REVISION: u32 = 2;
 
 /// The analysis of `cell`'s model (cached by the model, the plan's settings and the samples).
 pub fn analyse(
@@ -28,7 +43,7 @@ pub fn analyse(
     say: &mut dyn FnMut(String),
 ) -> Result<Analysis> {
     let profile = &run.options.plan;
-    let key = serde_json::json!({"model": cell.hash, "points": profile.analysis_points, "eps": profile.eps, "landscape": profile.landscape, "samples": samples.count});
+    let key = serde_json::json!({"model": cell.hash, "points": profile.analysis_points, "eps": profile.eps, "landscape": profile.landscape, "samples": samples.count, "revision": ANALYSIS_REVISION});
     let (analysis, _) = run
         .cache
         .cached(&cell.dir.join("analysis.json"), &key, || {
@@ -78,15 +93,30 @@ fn compute(run: &Run, cell: &MethodCell) -> Result<Analysis> {
         &groups,
     )?;
     let (grid, range) = profile.landscape;
-    let directions = Directions::new(spec.input_shape, 1.0, 0, device);
-    let first = batch_at(test, &[0], Augmentation::NONE, 0, 0, device).images;
-    let land = landscape(model, &first, test.label(0), &directions, grid, range, 256);
+    let directions = Directions::signed(spec.input_shape, threat.eps, 0, device);
+    let first = batch_at(test, &[0], Augmentation::NONE, 0, 0, device);
+    let (first, label) = (first.images, test.label(0));
+    let near = landscape(model, &first, label, &directions, grid, 2.0, 256);
+    let wide = landscape(model, &first, label, &directions, grid, range, 256);
+    let first_adversarial = adversarial.clone().narrow(0, 0, 1);
+    let attack_slice = slice(
+        model,
+        &first,
+        label,
+        &(first_adversarial - first.clone()),
+        61,
+        3.0,
+    );
+    let random_slice = slice(model, &first, label, &directions.d1, 61, 3.0);
     Ok(Analysis {
         flatness: flat,
         mean_energies: groups
             .iter()
             .map(|(n, e)| (n.clone(), e.mean_marginal(), e.mean_joint()))
             .collect(),
-        landscape: land,
+        landscape: near,
+        wide_landscape: wide,
+        attack_slice,
+        random_slice,
     })
 }

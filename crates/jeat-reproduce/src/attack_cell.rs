@@ -52,6 +52,7 @@ pub fn columns(run: &Run, cell: &MethodCell, say: &mut dyn FnMut(String)) -> Res
                     jeat_attacks::REVISION
                 ),
                 state_path: Some(cell.dir.join(format!("attack-{suite}.state.json"))),
+                keep_adversarial: false,
             };
             std::fs::create_dir_all(&cell.dir).map_err(|e| ReproduceError::io(&cell.dir, e))?;
             evaluate_cell(&evaluation, &cell.model, &source, say)
@@ -140,6 +141,7 @@ mod tests {
             seed: 0,
             identity: identity.into(),
             state_path: Some(state.to_path_buf()),
+            keep_adversarial: false,
         }
     }
 

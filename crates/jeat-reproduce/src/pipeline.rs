@@ -9,7 +9,7 @@ use crate::error::{ReproduceError, Result};
 use crate::options::Options;
 use crate::summary::{MethodResult, Summary};
 use crate::{analysis, attack_cell, samples, scores, training};
-use jeat_analysis::Landscape;
+use jeat_analysis::figures::LandscapeRow;
 use jeat_attacks::{Norm, ThreatModel};
 use jeat_data::Split;
 use jeat_train::TrainingMethod;
@@ -47,17 +47,23 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
             }
         }
     }
-    let panels: Vec<(String, Landscape)> = rows
+    let landscapes: Vec<LandscapeRow> = rows
         .iter()
-        .map(|r| (r.method.to_string(), r.analysis.landscape.clone()))
+        .map(|r| LandscapeRow {
+            name: r.method.to_string(),
+            near: r.analysis.landscape.clone(),
+            wide: r.analysis.wide_landscape.clone(),
+            attack: r.analysis.attack_slice.clone(),
+            random: r.analysis.random_slice.clone(),
+        })
         .collect();
     jeat_analysis::figures::landscape_figure(
         &options.out.join("landscape.png"),
         &format!(
-            "E(x + a d1 + b d2, y) around test image 0 ({})",
+            "E(x + a d1 + b d2, y) around test image 0 of {} (d1, d2: random signs of Linf eps)",
             run.test.name()
         ),
-        &panels,
+        &landscapes,
     )?;
     Ok(Summary {
         plan: plan.clone(),

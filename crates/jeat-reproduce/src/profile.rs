@@ -23,7 +23,8 @@ pub struct ProfilePlan {
     pub score_reference: (String, Option<usize>),
     /// Test points of the energy histograms and flatness numbers.
     pub analysis_points: usize,
-    /// Landscape grid side and range (L2 pixel units along each unit direction).
+    /// Landscape grid side, and the range of its wide view in units of eps (the near view spans
+    /// ±2 eps).
     pub landscape: (usize, f64),
     /// Batch size of attacks and scores.
     pub batch_size: usize,
@@ -64,7 +65,7 @@ impl ProfilePlan {
                 samples_per_class: 4,
                 score_reference: ("test".into(), Some(64)),
                 analysis_points: 64,
-                landscape: (15, 2.0),
+                landscape: (15, 10.0),
                 batch_size: 64,
             },
             Profile::Cpu => Self {
@@ -76,7 +77,7 @@ impl ProfilePlan {
                 samples_per_class: 100,
                 score_reference: ("test".into(), Some(1000)),
                 analysis_points: 500,
-                landscape: (41, 6.0),
+                landscape: (41, 10.0),
                 batch_size: 250,
             },
             Profile::Paper => Self {

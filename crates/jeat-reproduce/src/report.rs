@@ -49,7 +49,7 @@ const fn row(
     }
 }
 
-/// Reference numbers (CIFAR-10, Linf 8/255) of ../shared/spec/evaluation.md §3.
+/// Reference numbers (CIFAR-10, Linf 8/255), as docs/reproduction.md lists them with their sources.
 pub const REFERENCE: [Reference; 6] = [
     row(
         "standard",
@@ -351,7 +351,7 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
     }
     writeln!(
         md,
-        "\nLandscape: `landscape.png` (same directions and range for every model, dark = low); histograms: `cells/<method>/energies.png`; samples: `grids/<method>.png`.\n"
+        "\nLandscape: `landscape.png` (one row per model: near x with the eps-ball outlined, a wide view, and energy slices along the PGD-20 direction and a random one; the same directions for every model, each map with its own colour bar, dark = low); histograms: `cells/<method>/energies.png`; samples: `grids/<method>.png`.\n"
     )?;
     writeln!(md, "## The paper's qualitative claims on this run\n")?;
     for (claim, holds, evidence) in claims(summary) {

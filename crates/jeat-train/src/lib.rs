@@ -25,6 +25,7 @@ pub mod method;
 pub mod metrics;
 pub mod objective_config;
 pub mod optimizer;
+pub mod overrides;
 pub mod presets;
 pub mod trainer;
 

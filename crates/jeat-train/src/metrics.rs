@@ -1,6 +1,7 @@
 //! Per-step and per-epoch metrics as JSON lines (`metrics.jsonl`), kept consistent with the
-//! checkpoints (a resume or a rollback drops the lines of the steps it redoes), and a PNG of the
-//! curves at the end.
+//! checkpoints (a resume or a rollback drops the lines of the steps it redoes); at the end a PNG
+//! of the curves and the same numbers as CSV (`steps.csv`, `epochs.csv`) for spreadsheets and
+//! pandas.
 
 use crate::error::TrainError;
 use crate::evaluate::Validation;
@@ -118,6 +119,96 @@ impl MetricsLog {
         std::fs::rename(&tmp, &self.path).map_err(|e| TrainError::io(&self.path, e))
     }
 
+    /// Writes `steps.csv` (epoch, global_step, lr, images_per_second, then one column per loss
+    /// part) and `epochs.csv` (epoch, global_step, seconds, the validation numbers,
+    /// energy_samples) next to the log; an empty cell where a value is absent.
+    pub fn write_csv(&self) -> Result<[PathBuf; 2], TrainError> {
+        let records = self.read()?;
+        let parts: std::collections::BTreeSet<&String> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Step { values, .. } => Some(values.keys()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let steps_path = self.path.with_file_name("steps.csv");
+        let epochs_path = self.path.with_file_name("epochs.csv");
+        let csv_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |e: csv::Error| TrainError::io(&path, std::io::Error::other(e))
+        };
+        let mut steps = csv::Writer::from_path(&steps_path).map_err(csv_error(&steps_path))?;
+        let mut header = vec!["epoch", "global_step", "lr", "images_per_second"];
+        header.extend(parts.iter().map(|p| p.as_str()));
+        steps
+            .write_record(&header)
+            .map_err(csv_error(&steps_path))?;
+        let mut epochs = csv::Writer::from_path(&epochs_path).map_err(csv_error(&epochs_path))?;
+        epochs
+            .write_record([
+                "epoch",
+                "global_step",
+                "seconds",
+                "points",
+                "clean_accuracy",
+                "pgd_accuracy",
+                "energy_clean",
+                "energy_adversarial",
+                "energy_samples",
+            ])
+            .map_err(csv_error(&epochs_path))?;
+        for record in &records {
+            match record {
+                Record::Step {
+                    epoch,
+                    global_step,
+                    lr,
+                    values,
+                    images_per_second,
+                } => {
+                    let mut row = vec![
+                        epoch.to_string(),
+                        global_step.to_string(),
+                        lr.to_string(),
+                        images_per_second.to_string(),
+                    ];
+                    row.extend(
+                        parts
+                            .iter()
+                            .map(|p| values.get(*p).map(f64::to_string).unwrap_or_default()),
+                    );
+                    steps.write_record(&row).map_err(csv_error(&steps_path))?;
+                }
+                Record::Epoch {
+                    epoch,
+                    global_step,
+                    validation: v,
+                    energy_samples,
+                    seconds,
+                } => epochs
+                    .write_record([
+                        epoch.to_string(),
+                        global_step.to_string(),
+                        seconds.to_string(),
+                        v.points.to_string(),
+                        v.clean_accuracy.to_string(),
+                        v.pgd_accuracy.to_string(),
+                        v.energy_clean.to_string(),
+                        v.energy_adversarial.to_string(),
+                        energy_samples.map(|e| e.to_string()).unwrap_or_default(),
+                    ])
+                    .map_err(csv_error(&epochs_path))?,
+                Record::Rollback { .. } => {}
+            }
+        }
+        steps.flush().map_err(|e| TrainError::io(&steps_path, e))?;
+        epochs
+            .flush()
+            .map_err(|e| TrainError::io(&epochs_path, e))?;
+        Ok([steps_path, epochs_path])
+    }
+
     /// Draws `curves.png` next to the log: loss parts per step, validation accuracy and energies
     /// per epoch.
     pub fn plot(&self, title: &str) -> Result<PathBuf, TrainError> {
@@ -193,5 +284,48 @@ impl MetricsLog {
         let path = self.path.with_file_name("curves.png");
         line_figure(&path, title, &panels).map_err(|e| TrainError::io(&path, e))?;
         Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csv_files_hold_every_step_and_epoch_with_each_loss_part_in_its_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = MetricsLog::new(dir.path());
+        let step = |global_step: usize, values: &[(&str, f64)]| Record::Step {
+            epoch: 0,
+            global_step,
+            lr: 0.1,
+            values: values.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            images_per_second: 50.0,
+        };
+        log.append(&step(1, &[("loss", 2.5), ("ce", 2.0)])).unwrap();
+        log.append(&step(2, &[("loss", 1.5)])).unwrap();
+        log.append(&Record::Epoch {
+            epoch: 0,
+            global_step: 2,
+            validation: Validation {
+                points: 64,
+                clean_accuracy: 75.0,
+                pgd_accuracy: 40.0,
+                energy_clean: -3.0,
+                energy_adversarial: -2.0,
+            },
+            energy_samples: None,
+            seconds: 9.0,
+        })
+        .unwrap();
+        let [steps, epochs] = log.write_csv().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(steps).unwrap(),
+            "epoch,global_step,lr,images_per_second,ce,loss\n0,1,0.1,50,2,2.5\n0,2,0.1,50,,1.5\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(epochs).unwrap().lines().nth(1),
+            Some("0,2,9,64,75,40,-3,-2,")
+        );
     }
 }

@@ -131,6 +131,8 @@ impl Trainer {
                 "best.json",
                 "final.safetensors",
                 "curves.png",
+                "steps.csv",
+                "epochs.csv",
                 "config.toml",
             ] {
                 let path = run.join(entry);
@@ -435,6 +437,7 @@ impl Trainer {
         }
         let title = format!("{} on {}", self.config.objective.name(), self.train.name());
         self.log.plot(&title)?;
+        self.log.write_csv()?;
         Ok(self.outcome())
     }
 

@@ -1,0 +1,306 @@
+//! What users hand the command line besides datasets and presets: their own image arrays
+//! (`--images`/`--labels`) and configuration overrides (`--set KEY=VALUE`).
+
+use jeat_data::array_writer::{ArrayValues, NamedArray, npy_bytes, write_arrays};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn jeat() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_jeat"))
+}
+
+fn run(command: &mut Command) -> (bool, String, String) {
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A `.npy` file's bytes.
+fn npy(values: ArrayValues, shape: &[usize]) -> Vec<u8> {
+    npy_bytes(&NamedArray {
+        name: String::new(),
+        shape: shape.to_vec(),
+        values,
+    })
+}
+
+fn checkpoint() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../jeat-attacks/tests/fixtures/cpu_pgd_at_cnn.safetensors")
+}
+
+fn points(report: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(report.with_extension("points.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value
+}
+
+#[test]
+fn the_same_images_as_uint8_nchw_npz_or_float_nhwc_npy_are_attacked_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    // Eight 1×28×28 images with structure (stripes of varying width and brightness).
+    let n = 8;
+    let pixels: Vec<u8> = (0..n * 28 * 28)
+        .map(|k| {
+            let (p, i) = (k / 784, k % 784);
+            (((i / 28) * (p + 1) + (i % 28) * 3) % 256) as u8
+        })
+        .collect();
+    // Labelled with the model's own clean predictions, so that every point is attacked.
+    let labels = clean_predictions(dir.path(), n, &pixels);
+    let npz = dir.path().join("set.npz");
+    let named = |name: &str, shape: Vec<usize>, values| NamedArray {
+        name: name.into(),
+        shape,
+        values,
+    };
+    write_arrays(
+        &npz,
+        &[
+            named("x", vec![n, 1, 28, 28], ArrayValues::U8(pixels.clone())),
+            named("y", vec![n], ArrayValues::U8(labels.clone())),
+        ],
+        false,
+    )
+    .unwrap();
+    let floats: Vec<f32> = pixels.iter().map(|&v| f32::from(v) / 255.0).collect();
+    let images = dir.path().join("x.npy");
+    std::fs::write(&images, npy(ArrayValues::F32(floats), &[n, 28, 28, 1])).unwrap();
+    let label_file = dir.path().join("y.npy");
+    let wide: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
+    std::fs::write(&label_file, npy(ArrayValues::I64(wide), &[n])).unwrap();
+
+    let attack = |out: &Path, data: &[&std::ffi::OsStr]| {
+        let (ok, _, stderr) = run(jeat()
+            .args(["attack", "--suite", "pgd-5", "--eps", "0.1", "--checkpoint"])
+            .arg(checkpoint())
+            .args(data)
+            .arg("--out")
+            .arg(out));
+        assert!(ok, "{stderr}");
+        points(out)
+    };
+    let adv = dir.path().join("adv.npz");
+    let from_npz = attack(
+        &dir.path().join("npz.json"),
+        &[
+            "--images".as_ref(),
+            npz.as_os_str(),
+            "--save-adv".as_ref(),
+            adv.as_os_str(),
+        ],
+    );
+    let from_npy = attack(
+        &dir.path().join("npy.json"),
+        &[
+            "--images".as_ref(),
+            images.as_os_str(),
+            "--labels".as_ref(),
+            label_file.as_os_str(),
+        ],
+    );
+    let as_list = |v: &serde_json::Value| v.as_array().unwrap().clone();
+    assert_eq!(as_list(&from_npz).len(), n);
+    for (a, b) in as_list(&from_npz).iter().zip(as_list(&from_npy).iter()) {
+        assert_eq!(a["label"], b["label"]);
+        assert_eq!(a["clean_prediction"], b["clean_prediction"]);
+        assert_eq!(a["robust"], b["robust"]);
+    }
+
+    let (ok, _, stderr) = run(jeat()
+        .args(["attack", "--suite", "fgsm", "--eps", "0.1", "--checkpoint"])
+        .arg(checkpoint())
+        .arg("--images")
+        .arg(&images));
+    assert!(!ok);
+    assert!(stderr.contains("--labels"), "{stderr}");
+
+    // The saved adversarial examples: inside the ball and the box, the clean image where
+    // nothing succeeded, flags and predictions as the per-point results say.
+    let x_adv: Vec<f32> = npz_entry(&adv, "x_adv.npy")
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let fooled: Vec<bool> = npz_entry(&adv, "fooled.npy")
+        .iter()
+        .map(|&b| b == 1)
+        .collect();
+    let prediction: Vec<i64> = npz_entry(&adv, "prediction.npy")
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!((x_adv.len(), fooled.len()), (n * 784, n));
+    let results = as_list(&from_npz);
+    assert!(
+        fooled.iter().any(|&f| f),
+        "nothing fooled: the check proves nothing"
+    );
+    for (p, result) in results.iter().enumerate() {
+        let image = &x_adv[p * 784..(p + 1) * 784];
+        let clean = &pixels[p * 784..(p + 1) * 784];
+        let distance = image
+            .iter()
+            .zip(clean)
+            .map(|(a, &b)| (a - f32::from(b) / 255.0).abs())
+            .fold(0.0f32, f32::max);
+        assert!(distance <= 0.1 + 1e-6, "point {p}: {distance}");
+        assert!(image.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_eq!(fooled[p], !result["fooled_by"].is_null(), "point {p}");
+        if !fooled[p] {
+            assert_eq!(distance, 0.0, "point {p}");
+        }
+        let expected = match fooled[p] {
+            true => &result["adversarial_prediction"],
+            false => &result["clean_prediction"],
+        };
+        assert_eq!(Some(prediction[p]), expected.as_i64(), "point {p}");
+    }
+    // An existing file is refused before any work, and replaced when asked.
+    let again = |extra: &[&str]| {
+        run(jeat()
+            .args(["attack", "--suite", "fgsm", "--eps", "0.1", "--checkpoint"])
+            .arg(checkpoint())
+            .arg("--images")
+            .arg(&npz)
+            .arg("--save-adv")
+            .arg(&adv)
+            .args(extra))
+    };
+    let (ok, _, stderr) = again(&[]);
+    assert!(!ok);
+    assert!(stderr.contains("--overwrite"), "{stderr}");
+    let (ok, stdout, stderr) = again(&["--overwrite"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("robust accuracy after FGSM: "), "{stdout}");
+
+    // A RobustBench entry: only for AutoAttack's standard suite, refused before any work
+    // otherwise; its accuracies are the report's, in RobustBench's string format.
+    let info = dir.path().join("info.json");
+    let (ok, _, stderr) = run(jeat()
+        .args([
+            "attack",
+            "--suite",
+            "apgd-ce",
+            "--eps",
+            "0.1",
+            "--checkpoint",
+        ])
+        .arg(checkpoint())
+        .arg("--images")
+        .arg(&npz)
+        .arg("--robustbench-info")
+        .arg(&info));
+    assert!(!ok && stderr.contains("aa-standard"), "{stderr}");
+    let report = dir.path().join("aa.json");
+    let (ok, _, stderr) = run(jeat()
+        .args([
+            "attack",
+            "--suite",
+            "aa-standard",
+            "--eps",
+            "0.1",
+            "--n",
+            "4",
+        ])
+        .arg("--checkpoint")
+        .arg(checkpoint())
+        .arg("--images")
+        .arg(&npz)
+        .arg("--out")
+        .arg(&report)
+        .arg("--robustbench-info")
+        .arg(&info));
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let two_decimals = |v: &serde_json::Value| format!("{:.2}", v.as_f64().unwrap());
+    assert_eq!(info["clean_acc"], two_decimals(&report["clean_accuracy"]));
+    assert_eq!(
+        info["autoattack_acc"],
+        two_decimals(&report["robust_accuracy"])
+    );
+    assert_eq!(info["eps"], "0.1");
+    assert_eq!(info["architecture"], "mnist-cnn");
+    assert!(
+        info["footnote"]
+            .as_str()
+            .unwrap()
+            .contains("first 4 of the 8")
+    );
+}
+
+/// The model's predictions on `pixels` (`n` 1×28×28 images), from a run without attacks.
+fn clean_predictions(dir: &Path, n: usize, pixels: &[u8]) -> Vec<u8> {
+    let images = dir.join("unlabelled.npy");
+    let labels = dir.join("zeros.npy");
+    std::fs::write(
+        &images,
+        npy(ArrayValues::U8(pixels.to_vec()), &[n, 1, 28, 28]),
+    )
+    .unwrap();
+    std::fs::write(&labels, npy(ArrayValues::U8(vec![0; n]), &[n])).unwrap();
+    let out = dir.join("clean.json");
+    let (ok, _, stderr) = run(jeat()
+        .args(["attack", "--suite", "fgsm", "--eps", "0.1", "--checkpoint"])
+        .arg(checkpoint())
+        .arg("--images")
+        .arg(&images)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--out")
+        .arg(&out));
+    assert!(ok, "{stderr}");
+    points(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["clean_prediction"].as_u64().unwrap() as u8)
+        .collect()
+}
+
+fn npz_entry(path: &Path, name: &str) -> Vec<u8> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(name).unwrap(), &mut bytes).unwrap();
+    let header = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    bytes.split_off(10 + header)
+}
+
+#[test]
+fn set_overrides_one_key_and_a_misspelt_key_names_the_right_one() {
+    let (ok, stdout, stderr) = run(jeat().args([
+        "train",
+        "--preset",
+        "smoke-pgd-at",
+        "--set",
+        "objective.attack.steps=7",
+        "--print-config",
+    ]));
+    assert!(ok, "{stderr}");
+    let config: toml::Value = toml::from_str(&stdout).unwrap();
+    assert_eq!(config["objective"]["attack"]["steps"].as_integer(), Some(7));
+    let (ok, default, _) =
+        run(jeat().args(["train", "--preset", "smoke-pgd-at", "--print-config"]));
+    assert!(ok);
+    let default: toml::Value = toml::from_str(&default).unwrap();
+    assert_ne!(
+        default["objective"]["attack"]["steps"].as_integer(),
+        Some(7)
+    );
+
+    let (ok, _, stderr) = run(jeat().args([
+        "train",
+        "--preset",
+        "smoke-pgd-at",
+        "--set",
+        "objective.attack.stpes=7",
+        "--print-config",
+    ]));
+    assert!(!ok);
+    assert!(stderr.contains("objective.attack.steps"), "{stderr}");
+}
