@@ -1,4 +1,6 @@
-//! # jeat-analysis
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! The paper's explanation of why robust classifiers generate, made measurable (see
 //! docs/method.md):

@@ -1,4 +1,6 @@
-//! # jeat-attacks
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! Measuring robust accuracy honestly:
 //!

@@ -1,4 +1,6 @@
-//! # jeat-core
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! What every other jeat crate builds on, and nothing else:
 //!

@@ -1,4 +1,6 @@
-//! # jeat-data
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! Datasets as files on disk, read without shortcuts:
 //!

@@ -1,4 +1,6 @@
-//! # jeat-energy
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! A classifier with logits `f(x)` is an energy model (Grathwohl et al. 2020):
 //!

@@ -1,4 +1,6 @@
-//! # jeat-metrics
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! The numbers papers compare generated images by, computed with the one network and the one
 //! preprocessing that make them comparable (the TensorFlow 2015-12-05 Inception-v3 protocol):

@@ -1,4 +1,6 @@
-//! # jeat-models
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! The classifiers jeat trains, attacks and samples from. Every model takes images `[B, C, H, W]`
 //! in [0, 1] (normalisation is its first layer) and returns logits `[B, K]`.

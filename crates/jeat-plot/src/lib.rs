@@ -1,8 +1,10 @@
-//! # jeat-plot
+#![doc = include_str!("../README.md")]
 //!
-//! The PNG figures jeat writes: line charts in panels (training curves), heat maps in panels
-//! with a shared colour scale (energy landscapes: filled contours, dark = low) and histograms
-//! in panels. Text is drawn with DejaVu Sans compiled into the binary (see
+//! ## Modules
+//!
+//! Line charts in panels (training curves), heat maps each with its own colour scale and bar
+//! (energy landscapes: filled contours, dark = low), histograms in panels, and grids of panels
+//! mixing them ([`panel_grid`]). Text is drawn with DejaVu Sans compiled into the binary (see
 //! `assets/DejaVuSans-LICENSE.txt`), so no system font is needed.
 
 use plotters::coord::Shift;

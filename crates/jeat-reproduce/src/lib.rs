@@ -1,4 +1,6 @@
-//! # jeat-reproduce
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! `cargo xtask reproduce-table` (through `jeat reproduce`): the results table of Zhu et al.,
 //! "Towards Understanding the Generative Capability of Adversarially Robust Classifiers"

@@ -1,4 +1,6 @@
-//! # jeat-sampling
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! Drawing images from a classifier seen as an energy model, all on the attack engine of
 //! `jeat-attacks` (gradient steps on an energy or a loss, with a projection):

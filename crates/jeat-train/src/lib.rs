@@ -1,4 +1,6 @@
-//! # jeat-train
+#![doc = include_str!("../README.md")]
+//!
+//! ## Modules
 //!
 //! One training loop for every method ([`method`]: standard, pgd-at, trades, jem, jeat, prejeat)
 //! with the losses of `jeat-energy`, the same code at smoke scale on a CPU and at the paper's
