@@ -4,6 +4,7 @@
 mod backends;
 mod cargo;
 mod fetch;
+mod prerequisites;
 mod reproduce;
 mod test;
 

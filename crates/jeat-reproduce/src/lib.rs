@@ -14,6 +14,7 @@ pub mod analysis;
 pub mod attack_cell;
 pub mod cache;
 pub mod cell;
+pub mod claims;
 pub mod error;
 pub mod options;
 pub mod pipeline;

@@ -37,6 +37,12 @@ pub const AUTOATTACK: &str = "AutoAttack";
 /// where Square's 5,000 sequential queries would be most of the run. Its protocol id says so.
 pub const AUTOATTACK_SMOKE: &str = "apgd-ce,apgd-t,fab-t,square-1000";
 
+/// The `quick` profile's AutoAttack column: APGD-CE then APGD-DLR, AutoAttack's two
+/// untargeted gradient attacks (a `custom` version of it). The targeted APGD-T, FAB-T and Square
+/// run nine targets or thousands of queries per point, most of the run's time on two cores
+/// (APGD-T alone ≈ 1 s per robust point there). Its protocol id says so.
+pub const AUTOATTACK_QUICK: &str = "apgd-ce,apgd-dlr";
+
 /// The attack columns, with `autoattack` as the suite of the AutoAttack column.
 fn columns(autoattack: &str) -> Vec<(String, String)> {
     [
@@ -79,6 +85,20 @@ impl ProfilePlan {
                 analysis_points: 500,
                 landscape: (41, 10.0),
                 batch_size: 250,
+            },
+            // Budgeted for 15 minutes on two cores: the Inception network (≈ 0.5 s per image
+            // there) and training dominate, so few samples and reference images.
+            Profile::Quick => Self {
+                profile,
+                methods,
+                eps: "0.1".into(),
+                attack_points: 100,
+                columns: columns(AUTOATTACK_QUICK),
+                samples_per_class: 5,
+                score_reference: ("test".into(), Some(200)),
+                analysis_points: 200,
+                landscape: (21, 10.0),
+                batch_size: 100,
             },
             Profile::Paper => Self {
                 profile,

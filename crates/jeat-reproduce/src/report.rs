@@ -1,11 +1,11 @@
 //! The report: `table.md` (our numbers beside the reference numbers, with protocol ids, the
 //! data, sample counts, backend and time), `results.json` (one RobustBench-style record per
-//! model) and whether the paper's qualitative claims hold on this run.
+//! model) and whether the paper's qualitative claims hold on this run ([`crate::claims`]).
 
+use crate::claims::claims;
 use crate::error::{ReproduceError, Result};
 use crate::profile::AUTOATTACK;
 use crate::summary::{MethodResult, Summary};
-use jeat_train::TrainingMethod;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -89,76 +89,16 @@ pub const REFERENCE: [Reference; 6] = [
     ),
 ];
 
-fn cell(value: Option<f64>, digits: usize) -> String {
+pub(crate) fn cell(value: Option<f64>, digits: usize) -> String {
     value.map_or("–".to_string(), |v| format!("{v:.digits$}"))
 }
 
-fn column(result: &MethodResult, name: &str) -> Option<f64> {
+pub(crate) fn column(result: &MethodResult, name: &str) -> Option<f64> {
     result
         .columns
         .iter()
         .find(|c| c.name == name)
         .map(|c| c.report.robust_accuracy)
-}
-
-/// The paper's qualitative claims, checked on this run: (claim, holds, evidence).
-pub fn claims(summary: &Summary) -> Vec<(String, bool, String)> {
-    let get = |m: TrainingMethod| summary.row(m);
-    let mut out = Vec::new();
-    if let (Some(standard), Some(robust)) =
-        (get(TrainingMethod::Standard), get(TrainingMethod::PgdAt))
-    {
-        let (s, r) = (column(standard, AUTOATTACK), column(robust, AUTOATTACK));
-        out.push((
-            "adversarial training (pgd-at) is far more robust than standard training under AutoAttack".into(),
-            matches!((s, r), (Some(s), Some(r)) if r > s + 10.0),
-            format!("AutoAttack: standard {} %, pgd-at {} %", cell(s, 2), cell(r, 2)),
-        ));
-        let (fs, fr) = (
-            standard.analysis.flatness.random_change,
-            robust.analysis.flatness.random_change,
-        );
-        out.push((
-            "the joint energy E(x, y) is flatter around data for pgd-at than for standard training"
-                .into(),
-            fr < fs,
-            format!("mean |E(x+δ, y) - E(x, y)| in the eps-ball: standard {fs:.4}, pgd-at {fr:.4}"),
-        ));
-        let (gs, gr) = (
-            standard.analysis.flatness.adversarial_gap,
-            robust.analysis.flatness.adversarial_gap,
-        );
-        out.push((
-            "attacks raise E(x, y) less on the pgd-at model (smaller clean-to-adversarial gap)"
-                .into(),
-            gr < gs,
-            format!("E(x_adv, y) - E(x, y): standard {gs:.3}, pgd-at {gr:.3}"),
-        ));
-    }
-    if let (Some(jeat), Some(robust)) = (get(TrainingMethod::Jeat), get(TrainingMethod::PgdAt)) {
-        let (fj, fr) = (
-            jeat.scores.fid.as_ref().map(|f| f.value),
-            robust.scores.fid.as_ref().map(|f| f.value),
-        );
-        if let (Some(fj), Some(fr)) = (fj, fr) {
-            out.push((
-                "JEAT generates better images than robust-classifier generation from PGD-AT (lower FID)".into(),
-                fj < fr,
-                format!("FID: jeat {fj:.1}, pgd-at {fr:.1}"),
-            ));
-        }
-        let (aj, ar) = (column(jeat, AUTOATTACK), column(robust, AUTOATTACK));
-        out.push((
-            "JEAT keeps a robustness comparable to PGD-AT (AutoAttack within 10 points)".into(),
-            matches!((aj, ar), (Some(j), Some(r)) if j + 10.0 >= r),
-            format!(
-                "AutoAttack: jeat {} %, pgd-at {} %",
-                cell(aj, 2),
-                cell(ar, 2)
-            ),
-        ));
-    }
-    out
 }
 
 /// Writes `table.md` and `results.json` into `dir`.
@@ -354,12 +294,11 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
         "\nLandscape: `landscape.png` (one row per model: near x with the eps-ball outlined, a wide view, and energy slices along the PGD-20 direction and a random one; the same directions for every model, each map with its own colour bar, dark = low); histograms: `cells/<method>/energies.png`; samples: `grids/<method>.png`.\n"
     )?;
     writeln!(md, "## The paper's qualitative claims on this run\n")?;
-    for (claim, holds, evidence) in claims(summary) {
+    for claim in claims(summary) {
         writeln!(
             md,
-            "- {} — **{}** ({evidence})",
-            claim,
-            if holds { "holds" } else { "does not hold here" }
+            "- {} — **{}** ({})",
+            claim.statement, claim.verdict, claim.evidence
         )?;
     }
     Ok(md)

@@ -1,5 +1,5 @@
 //! Named configurations, `<profile>-<method>`: the paper's CIFAR-10 runs, the CPU runs on real
-//! Fashion-MNIST, and smoke runs on synthetic data. Each profile is data: what every method
+//! Fashion-MNIST (`cpu`, hours; `quick`, minutes), and smoke runs on synthetic data. Each profile is data: what every method
 //! shares ([`Profile::base`]) and what the methods change ([`Profile::recipe`]).
 //! `jeat train --preset NAME --print-config` shows one as TOML.
 
@@ -20,11 +20,16 @@ use std::path::PathBuf;
 pub enum Profile {
     /// The paper's setting: CIFAR-10, WideResNets, Linf 8/255 (GPU days).
     Paper,
-    /// Real Fashion-MNIST and the small CNN, Linf 0.1, on CPU cores.
+    /// Real Fashion-MNIST and the small CNN, Linf 0.1, on CPU cores (hours).
     Cpu,
+    /// The `cpu` setting cut to minutes: fewer images, epochs and inner steps.
+    Quick,
     /// Synthetic data, minutes: every code path, no claim.
     Smoke,
 }
+
+/// Training images of the `quick` profile (the first of Fashion-MNIST's training split).
+const QUICK_TRAIN: usize = 6000;
 
 /// What the methods of a profile change: the network, optimiser, schedule and epochs.
 struct Recipe {
@@ -36,13 +41,14 @@ struct Recipe {
 
 impl Profile {
     /// Every profile.
-    pub const ALL: [Self; 3] = [Self::Paper, Self::Cpu, Self::Smoke];
+    pub const ALL: [Self; 4] = [Self::Paper, Self::Cpu, Self::Quick, Self::Smoke];
 
-    /// The name (`paper`, `cpu`, `smoke`).
+    /// The name (`paper`, `cpu`, `quick`, `smoke`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Paper => "paper",
             Self::Cpu => "cpu",
+            Self::Quick => "quick",
             Self::Smoke => "smoke",
         }
     }
@@ -51,7 +57,7 @@ impl Profile {
     pub fn eps(self) -> f64 {
         match self {
             Self::Paper => 8.0 / 255.0,
-            Self::Cpu | Self::Smoke => 0.1,
+            Self::Cpu | Self::Quick | Self::Smoke => 0.1,
         }
     }
 
@@ -60,6 +66,7 @@ impl Profile {
         match self {
             Self::Paper => 10,
             Self::Cpu => 7,
+            Self::Quick => 4,
             Self::Smoke => 3,
         }
     }
@@ -82,6 +89,13 @@ impl Profile {
                 sampler(2000, 64, 10),
                 loop_config(128, 100, 20),
                 (500, 10),
+            ),
+            Self::Quick => (
+                NormalizationSpec::None,
+                named("fashion-mnist", Some(QUICK_TRAIN), 500),
+                sampler(1000, 32, 5),
+                loop_config(64, 40, 10),
+                (200, 5),
             ),
             Self::Smoke => (
                 NormalizationSpec::None,
@@ -155,12 +169,17 @@ impl Profile {
             // dies, 10 % accuracy); Adam at 1e-3 learns (67.6 % after one epoch). PreJEAT
             // fine-tunes the pgd-at checkpoint: with SGD at 0.01 the energy term dragged it from
             // 81.7 % to 49 % clean in one epoch; Adam at 1e-4 moves gently.
-            Self::Cpu => {
+            // The quick profile: the cpu recipe with half the epochs on 6,000 images.
+            Self::Cpu | Self::Quick => {
                 let warmup = if method.energy_based() { 0.5 } else { 0.0 };
                 let (optimizer, lr, epochs) = match method {
                     Prejeat => (adam(), 1e-4, 2),
                     Jem | Jeat => (adam(), 1e-3, 4),
                     _ => (sgd(), 0.1, 4),
+                };
+                let epochs = match self {
+                    Self::Quick => epochs / 2,
+                    _ => epochs,
                 };
                 Recipe {
                     arch: "mnist-cnn",
