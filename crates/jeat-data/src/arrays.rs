@@ -40,28 +40,21 @@ fn read_npy(bytes: &[u8], path: &Path, what: &str) -> Result<Array> {
     };
     let kind = ty.type_char();
     let size = ty.size_field();
+    // Every supported element type, read as itself and widened to f64.
+    macro_rules! widen {
+        ($t:ty) => {
+            npy.into_vec::<$t>()
+                .map(|v| v.into_iter().map(|x| x as f64).collect())
+        };
+    }
     let values: Vec<f64> = match (kind, size) {
-        (TypeChar::Uint, 1) => npy
-            .into_vec::<u8>()
-            .map(|v| v.into_iter().map(f64::from).collect()),
-        (TypeChar::Uint, 2) => npy
-            .into_vec::<u16>()
-            .map(|v| v.into_iter().map(f64::from).collect()),
-        (TypeChar::Int, 1) => npy
-            .into_vec::<i8>()
-            .map(|v| v.into_iter().map(f64::from).collect()),
-        (TypeChar::Int, 2) => npy
-            .into_vec::<i16>()
-            .map(|v| v.into_iter().map(f64::from).collect()),
-        (TypeChar::Int, 4) => npy
-            .into_vec::<i32>()
-            .map(|v| v.into_iter().map(f64::from).collect()),
-        (TypeChar::Int, 8) => npy
-            .into_vec::<i64>()
-            .map(|v| v.into_iter().map(|x| x as f64).collect()),
-        (TypeChar::Float, 4) => npy
-            .into_vec::<f32>()
-            .map(|v| v.into_iter().map(f64::from).collect()),
+        (TypeChar::Uint, 1) => widen!(u8),
+        (TypeChar::Uint, 2) => widen!(u16),
+        (TypeChar::Int, 1) => widen!(i8),
+        (TypeChar::Int, 2) => widen!(i16),
+        (TypeChar::Int, 4) => widen!(i32),
+        (TypeChar::Int, 8) => widen!(i64),
+        (TypeChar::Float, 4) => widen!(f32),
         (TypeChar::Float, 8) => npy.into_vec::<f64>(),
         _ => {
             return Err(bad(
