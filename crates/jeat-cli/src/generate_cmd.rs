@@ -25,8 +25,15 @@ pub struct GenerateArgs {
     #[arg(long)]
     out: PathBuf,
     /// Dataset whose training split the class-conditional seeds are fitted on.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "images")]
     dataset: Option<DatasetName>,
+    /// Or the user's own labelled images to fit the seeds on: a .npy (with --labels) or an .npz
+    /// holding images and labels.
+    #[arg(long)]
+    images: Option<PathBuf>,
+    /// Labels for --images (a .npy of integers).
+    #[arg(long, requires = "images")]
+    labels: Option<PathBuf>,
     /// Data directory (default: $JEAT_DATA, else ./data).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -79,22 +86,26 @@ fn method(args: &GenerateArgs) -> Result<Generator> {
 pub fn run(args: GenerateArgs, device: Device) -> Result<()> {
     let method = method(&args)?;
     let (model, spec) = args.model.load(&device)?;
-    let seeds = match (method.conditional(), args.dataset) {
-        (true, Some(dataset)) => {
+    let fitted_on = match (&args.images, args.dataset) {
+        (Some(images), _) => Some(images.display().to_string()),
+        (None, Some(dataset)) => Some(format!("{dataset}/train")),
+        (None, None) => None,
+    };
+    let seeds = match (method.conditional(), args.dataset, &args.images) {
+        (true, _, Some(images)) => {
+            let train = jeat_data::arrays::read_image_arrays(images, args.labels.as_deref())?;
+            Some(fit_seeds(&train)?)
+        }
+        (true, Some(dataset), None) => {
             let root = args.data_dir.clone().unwrap_or_else(default_data_root);
             let train = dataset.load(&root, Split::Train)?;
-            eprintln!(
-                "fitting class-conditional Gaussian seeds on {} ({} images)",
-                train.name(),
-                train.len()
-            );
-            Some(ClassGaussians::fit(&train, 1e-4)?)
+            Some(fit_seeds(&train)?)
         }
-        (true, None) => bail!(
-            "{} starts from class-conditional seeds: pass --dataset (its training split is used)",
+        (true, None, None) => bail!(
+            "{} starts from class-conditional seeds: pass --dataset (its training split is used) or --images",
             method.name()
         ),
-        (false, _) => None,
+        (false, _, _) => None,
     };
     let buffer = args
         .buffer
@@ -131,7 +142,7 @@ pub fn run(args: GenerateArgs, device: Device) -> Result<()> {
         "images": written.written,
         "classified_as_target": method.conditional().then(|| written.on_target_fraction()),
         "seed": args.seed,
-        "seeds_fitted_on": args.dataset.map(|d| format!("{d}/train")),
+        "seeds_fitted_on": fitted_on,
     });
     std::fs::write(
         args.out.join("generation.json"),
@@ -150,4 +161,14 @@ pub fn run(args: GenerateArgs, device: Device) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Class-conditional Gaussian seeds fitted on `train`.
+fn fit_seeds(train: &jeat_data::ImageSet) -> Result<ClassGaussians> {
+    eprintln!(
+        "fitting class-conditional Gaussian seeds on {} ({} images)",
+        train.name(),
+        train.len()
+    );
+    Ok(ClassGaussians::fit(train, 1e-4)?)
 }

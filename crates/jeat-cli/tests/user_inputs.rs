@@ -360,3 +360,55 @@ fn scores_read_image_arrays_as_they_read_the_same_images_as_pngs() {
     assert!(fid.abs() < 1e-3, "the same images scored {fid} apart");
     assert_eq!(value["samples"], n);
 }
+
+/// Class-conditional generation fits its seeds on the user's own labelled arrays.
+#[test]
+fn generation_fits_its_seeds_on_image_arrays() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 30;
+    let pixels: Vec<u8> = (0..n * 784)
+        .map(|k| ((k % 784) * (k / 784 % 10 + 1) % 256) as u8)
+        .collect();
+    let labels: Vec<u8> = (0..n).map(|p| (p % 10) as u8).collect();
+    let set = dir.path().join("train.npz");
+    write_arrays(
+        &set,
+        &[
+            NamedArray {
+                name: "x".into(),
+                shape: vec![n, 1, 28, 28],
+                values: ArrayValues::U8(pixels),
+            },
+            NamedArray {
+                name: "y".into(),
+                shape: vec![n],
+                values: ArrayValues::U8(labels),
+            },
+        ],
+        false,
+    )
+    .unwrap();
+    let out = dir.path().join("samples");
+    let (ok, _, stderr) = run(jeat()
+        .args([
+            "generate",
+            "--method",
+            "santurkar",
+            "--n",
+            "1",
+            "--steps",
+            "2",
+        ])
+        .arg("--checkpoint")
+        .arg(checkpoint())
+        .arg("--images")
+        .arg(&set)
+        .arg("--out")
+        .arg(&out));
+    assert!(ok, "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("generation.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["seeds_fitted_on"], set.display().to_string());
+    assert_eq!(summary["images"], 10);
+}
