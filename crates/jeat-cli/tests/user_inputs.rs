@@ -412,3 +412,65 @@ fn generation_fits_its_seeds_on_image_arrays() {
     assert_eq!(summary["seeds_fitted_on"], set.display().to_string());
     assert_eq!(summary["images"], 10);
 }
+
+/// A PyTorch state dict converted with `jeat convert`, attacked on the user's arrays with the
+/// adversarial examples saved: every saved point lies in the ball and the box.
+#[test]
+fn a_converted_pytorch_checkpoint_is_attacked_on_arrays_and_its_examples_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let pt = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../jeat-models/tests/fixtures/mnist_cnn_legacy.pt");
+    let converted = dir.path().join("converted.safetensors");
+    let (ok, _, stderr) = run(jeat().arg("convert").arg(&pt).arg(&converted).args([
+        "--arch",
+        "mnist-cnn",
+        "--input-shape",
+        "1x28x28",
+    ]));
+    assert!(ok, "{stderr}");
+    let n = 8;
+    let pixels: Vec<u8> = (0..n * 784).map(|k| ((k * 37) % 251) as u8).collect();
+    let images = dir.path().join("x.npy");
+    std::fs::write(
+        &images,
+        npy(ArrayValues::U8(pixels.clone()), &[n, 1, 28, 28]),
+    )
+    .unwrap();
+    let labels = dir.path().join("y.npy");
+    std::fs::write(&labels, npy(ArrayValues::I64(vec![0; n]), &[n])).unwrap();
+    let adv = dir.path().join("adv.safetensors");
+    let (ok, _, stderr) = run(jeat()
+        .args([
+            "attack",
+            "--suite",
+            "pgd-10",
+            "--eps",
+            "8/255",
+            "--checkpoint",
+        ])
+        .arg(&converted)
+        .args(["--arch", "mnist-cnn", "--input-shape", "1x28x28"])
+        .arg("--images")
+        .arg(&images)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--save-adv")
+        .arg(&adv));
+    assert!(ok, "{stderr}");
+    let bytes = std::fs::read(&adv).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let x_adv = file.tensor("x_adv").unwrap();
+    assert_eq!(x_adv.shape(), &[n, 1, 28, 28]);
+    let values: Vec<f32> = x_adv
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    for (k, (&a, &clean)) in values.iter().zip(&pixels).enumerate() {
+        assert!((0.0..=1.0).contains(&a), "value {k}: {a}");
+        assert!(
+            (a - f32::from(clean) / 255.0).abs() <= 8.0 / 255.0 + 1e-6,
+            "value {k} leaves the ball"
+        );
+    }
+}
