@@ -97,6 +97,21 @@ fn array_bytes(path: &Path, keys: &[&str]) -> Result<Option<(Vec<u8>, String)>> 
     Ok(None)
 }
 
+/// The image array of `images` (a `.npy`, or the first of [`IMAGE_KEYS`] in an `.npz`) and the
+/// name it goes by.
+fn image_array(images: &Path) -> Result<(Array, String)> {
+    let (bytes, name) = array_bytes(images, &IMAGE_KEYS)?.ok_or_else(|| {
+        bad(
+            images,
+            format!(
+                "no image array in the archive (looked for {})",
+                IMAGE_KEYS.join(", ")
+            ),
+        )
+    })?;
+    Ok((read_npy(&bytes, images, &name)?, name))
+}
+
 /// Images from `images` (a `.npy`, or an `.npz` holding one of [`IMAGE_KEYS`]) and labels from
 /// `labels` (a `.npy`), or from the same `.npz` (one of [`LABEL_KEYS`]) when `labels` is `None`.
 pub fn read_image_arrays(images: &Path, labels: Option<&Path>) -> Result<ImageSet> {
@@ -106,16 +121,7 @@ pub fn read_image_arrays(images: &Path, labels: Option<&Path>) -> Result<ImageSe
             "a .npy of images needs its labels: pass --labels y.npy",
         ));
     }
-    let (bytes, image_name) = array_bytes(images, &IMAGE_KEYS)?.ok_or_else(|| {
-        bad(
-            images,
-            format!(
-                "no image array in the archive (looked for {})",
-                IMAGE_KEYS.join(", ")
-            ),
-        )
-    })?;
-    let x = read_npy(&bytes, images, &image_name)?;
+    let (x, image_name) = image_array(images)?;
     let label_path = labels.unwrap_or(images);
     let (bytes, label_name) = array_bytes(label_path, &LABEL_KEYS)?.ok_or_else(|| {
         bad(
@@ -138,16 +144,7 @@ pub fn read_images(images: &Path) -> Result<ImageSet> {
     if is_npz && array_bytes(images, &LABEL_KEYS)?.is_some() {
         return read_image_arrays(images, None);
     }
-    let (bytes, image_name) = array_bytes(images, &IMAGE_KEYS)?.ok_or_else(|| {
-        bad(
-            images,
-            format!(
-                "no image array in the archive (looked for {})",
-                IMAGE_KEYS.join(", ")
-            ),
-        )
-    })?;
-    let x = read_npy(&bytes, images, &image_name)?;
+    let (x, image_name) = image_array(images)?;
     let n = x.shape.first().copied().unwrap_or(0);
     let y = Array {
         values: vec![0.0; n],
