@@ -2,6 +2,7 @@
 //! `jeat` binary; no numerics live here.
 
 mod backends;
+mod bench_vs_pytorch;
 mod cargo;
 mod fetch;
 mod prerequisites;
@@ -75,6 +76,19 @@ enum Task {
         /// Arguments for `cargo bench`, e.g. a benchmark name filter.
         args: Vec<String>,
     },
+    /// `jeat bench` beside the same workloads in PyTorch (where a python with torch is found:
+    /// $JEAT_PYTHON, venv/bin/python, python3), then AutoAttack on 500 Fashion-MNIST points
+    /// against the official code: a Markdown table and target/bench-vs-pytorch.json.
+    BenchVsPytorch {
+        /// Only these workloads (comma separated): wrn-16-4-forward, wrn-16-4-attack-step,
+        /// wrn-16-4-pgd10-at-iteration, wrn-34-10-attack-step, wrn-16-4-sgld-step,
+        /// inception-50, autoattack-500.
+        #[arg(long, value_delimiter = ',')]
+        workloads: Vec<String>,
+        /// Timed runs per workload after one warm-up (AutoAttack: one run).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+    },
 }
 
 fn main() {
@@ -112,6 +126,9 @@ fn run(xtask: Xtask) -> Result<()> {
             methods,
         } => reproduce::table(&root, backend, profile, out, methods),
         Task::CheckBackends => backends::check_backends(&root),
+        Task::BenchVsPytorch { workloads, repeats } => {
+            bench_vs_pytorch::run(&root, backend, &workloads, repeats)
+        }
         Task::Bench { args } => {
             let mut all = vec!["bench", "--workspace"];
             all.extend(args.iter().map(String::as_str));

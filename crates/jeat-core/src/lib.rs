@@ -4,6 +4,8 @@
 //!
 //! What every other jeat crate builds on, and nothing else:
 //!
+//! - [`allocator`]: the heap setting every jeat binary starts with (freed tensor buffers kept
+//!   for reuse instead of returned to the kernel);
 //! - [`rng`]: seeds derived from a run's seed and the position of a draw (so that a resumed run
 //!   draws what an uninterrupted one would have), and seeded random tensors made on the host;
 //! - [`host`]: conversions between tensors and host values (indices, labels, predictions, masks);
@@ -11,6 +13,7 @@
 //! - [`testing`] (feature `testing`): the device every test and benchmark runs on, chosen by
 //!   `JEAT_TEST_BACKEND`.
 
+pub mod allocator;
 pub mod host;
 pub mod rng;
 pub mod source;

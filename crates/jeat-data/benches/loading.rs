@@ -32,6 +32,7 @@ fn bench_set(c: &mut Criterion, label: &str, set: &ImageSet, augmentation: Augme
 }
 
 fn loading(c: &mut Criterion) {
+    jeat_core::allocator::keep_freed_memory();
     // Synthetic pixels of the CIFAR shape: the cost does not depend on the values.
     let shape = ImageShape::new(3, 32, 32);
     let n = 4096;

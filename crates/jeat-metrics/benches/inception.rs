@@ -9,6 +9,7 @@ use jeat_metrics::extract::Features;
 use std::time::Duration;
 
 fn inception(c: &mut Criterion) {
+    jeat_core::allocator::keep_freed_memory();
     let device = jeat_core::testing::device();
     let model = FidInception::new(&device).valid();
     let images = Tensor::<4>::random(

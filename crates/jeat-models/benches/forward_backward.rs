@@ -66,6 +66,7 @@ fn bench_model(c: &mut Criterion, arch: &str, batch: usize) {
 }
 
 fn forward_backward(c: &mut Criterion) {
+    jeat_core::allocator::keep_freed_memory();
     bench_model(c, "wrn-16-4", 128);
     if std::env::var_os("JEAT_BENCH_QUICK").is_none() {
         bench_model(c, "wrn-34-10", 32);
