@@ -50,49 +50,41 @@ pub fn run(root: &Path, backend: Backend, workloads: &[String], repeats: usize) 
     build.extend(backend.cargo_features());
     cargo(root, &build)?;
     let jeat = root.join("target").join("release").join("jeat");
-    let python = torch_python();
+    let python = torch_python(root);
     if python.is_none() {
         println!(
             "xtask: PyTorch side skipped: no python with torch (tried $JEAT_PYTHON, venv/bin/python, python3); to set it up: {SETUP}"
         );
     }
 
-    let mut rows: Vec<(String, f64, Option<f64>, String)> = Vec::new();
+    let mut rows = Vec::new();
     for workload in &micro {
         let jeat_json = out_dir.join(format!("{workload}.jeat.json"));
         let mut command = Command::new(&jeat);
-        command.args([
-            "--backend",
-            backend.jeat_name(),
-            "bench",
-            "--workloads",
-            workload,
-        ]);
-        command.args(["--repeats", &repeats.to_string(), "--json"]);
-        command.arg(&jeat_json);
+        command.args(["--backend", backend.jeat_name(), "bench"]);
+        command.args(["--workloads", workload, "--repeats", &repeats.to_string()]);
+        command.arg("--json").arg(&jeat_json);
         status(command.current_dir(root), "jeat bench")?;
         let jeat_s = read_json(&jeat_json)?[*workload]["median_s"]
             .as_f64()
             .context("jeat bench wrote no median")?;
-        let (pytorch_s, note) = match &python {
-            Some(python) => {
-                let torch_json = out_dir.join(format!("{workload}.pytorch.json"));
-                let mut command = Command::new(python);
-                command.arg(root.join("xtask/python/bench_workloads.py"));
-                command.args(["--workloads", workload, "--repeats", &repeats.to_string()]);
-                command.arg("--inception-weights");
-                command.arg(root.join("data/inception/default_1.pt"));
-                command.arg("--json").arg(&torch_json);
-                status(command.current_dir(root), "bench_workloads.py")?;
-                let entry = &read_json(&torch_json)?["workloads"][*workload];
-                (
-                    entry["median_s"].as_f64(),
-                    entry["layout"].as_str().unwrap_or("").to_string(),
-                )
-            }
+        let weights = root.join("data/inception/default_1.pt");
+        let extra = [
+            "--repeats".into(),
+            repeats.to_string(),
+            "--inception-weights".into(),
+            weights.display().to_string(),
+        ];
+        let (pytorch_s, layout) = match &python {
+            Some(python) => pytorch_median(root, python, workload, &extra)?,
             None => (None, String::new()),
         };
-        rows.push((workload.to_string(), jeat_s, pytorch_s, note));
+        rows.push(Row {
+            workload: workload.to_string(),
+            jeat_s,
+            pytorch_s,
+            note: layout,
+        });
     }
     if chosen.contains(&AUTOATTACK) {
         rows.push(autoattack(root, &jeat, backend, python.as_deref())?);
@@ -100,12 +92,53 @@ pub fn run(root: &Path, backend: Backend, workloads: &[String], repeats: usize) 
     report(root, &rows)
 }
 
-/// A python that can import torch: `$JEAT_PYTHON`, then `venv/bin/python`, then `python3`.
-fn torch_python() -> Option<PathBuf> {
+/// One line of the table.
+struct Row {
+    workload: String,
+    jeat_s: f64,
+    pytorch_s: Option<f64>,
+    /// The PyTorch layout that was faster, or what the PyTorch side is.
+    note: String,
+}
+
+/// PyTorch's median for `workload` and the layout it ran in, by bench_workloads.py; `None`
+/// with a line saying so where the script fails (a missing package or weights file).
+fn pytorch_median(
+    root: &Path,
+    python: &Path,
+    workload: &str,
+    extra: &[String],
+) -> Result<(Option<f64>, String)> {
+    let json = root.join(format!("target/bench-vs-pytorch/{workload}.pytorch.json"));
+    let ran = Command::new(python)
+        .arg(root.join("xtask/python/bench_workloads.py"))
+        .args(["--workloads", workload])
+        .args(extra)
+        .arg("--json")
+        .arg(&json)
+        .current_dir(root)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ran {
+        println!(
+            "xtask: the PyTorch side of {workload} did not run (see its error above; {SETUP})"
+        );
+        return Ok((None, String::new()));
+    }
+    let entry = &read_json(&json)?["workloads"][workload];
+    Ok((
+        entry["median_s"].as_f64(),
+        entry["layout"].as_str().unwrap_or("").to_string(),
+    ))
+}
+
+/// A python that can import torch: `$JEAT_PYTHON`, then the workspace's `venv/bin/python`,
+/// then `python3`.
+fn torch_python(root: &Path) -> Option<PathBuf> {
     let candidates = std::env::var_os("JEAT_PYTHON")
         .map(PathBuf::from)
         .into_iter()
-        .chain([PathBuf::from("venv/bin/python"), PathBuf::from("python3")]);
+        .chain([root.join("venv/bin/python"), PathBuf::from("python3")]);
     candidates.into_iter().find(|python| {
         Command::new(python)
             .args(["-c", "import torch"])
@@ -116,12 +149,7 @@ fn torch_python() -> Option<PathBuf> {
 
 /// AutoAttack standard (Linf 0.1) on the first 500 real Fashion-MNIST test points of the
 /// committed PGD-trained CNN: the whole `jeat attack` command against the official code.
-fn autoattack(
-    root: &Path,
-    jeat: &Path,
-    backend: Backend,
-    python: Option<&Path>,
-) -> Result<(String, f64, Option<f64>, String)> {
+fn autoattack(root: &Path, jeat: &Path, backend: Backend, python: Option<&Path>) -> Result<Row> {
     if !Path::new(FASHION_MNIST)
         .join("t10k-images-idx3-ubyte.gz")
         .exists()
@@ -151,31 +179,17 @@ fn autoattack(
     let jeat_s = started.elapsed().as_secs_f64();
     let pytorch_s = match python {
         Some(python) => {
-            let torch_json = root.join("target/bench-vs-pytorch/autoattack-500.pytorch.json");
-            let mut command = Command::new(python);
-            command.arg(root.join("xtask/python/bench_workloads.py"));
-            command.args(["--workloads", AUTOATTACK, "--fashion-mnist", FASHION_MNIST]);
-            command.arg("--json").arg(&torch_json);
-            match command.current_dir(root).status() {
-                Ok(s) if s.success() => {
-                    read_json(&torch_json)?["workloads"][AUTOATTACK]["median_s"].as_f64()
-                }
-                _ => {
-                    println!(
-                        "xtask: the official AutoAttack did not run (is it installed? {SETUP})"
-                    );
-                    None
-                }
-            }
+            let extra = ["--fashion-mnist".to_string(), FASHION_MNIST.to_string()];
+            pytorch_median(root, python, AUTOATTACK, &extra)?.0
         }
         None => None,
     };
-    Ok((
-        AUTOATTACK.into(),
+    Ok(Row {
+        workload: AUTOATTACK.into(),
         jeat_s,
         pytorch_s,
-        "official fra31/auto-attack".into(),
-    ))
+        note: "official fra31/auto-attack".into(),
+    })
 }
 
 fn status(command: &mut Command, what: &str) -> Result<()> {
@@ -194,12 +208,18 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
-fn report(root: &Path, rows: &[(String, f64, Option<f64>, String)]) -> Result<()> {
+fn report(root: &Path, rows: &[Row]) -> Result<()> {
     let mut table = String::from(
         "| workload | jeat | PyTorch | jeat ÷ PyTorch | PyTorch layout |\n|---|---|---|---|---|\n",
     );
     let mut json_rows = Map::new();
-    for (workload, jeat_s, pytorch_s, note) in rows {
+    for Row {
+        workload,
+        jeat_s,
+        pytorch_s,
+        note,
+    } in rows
+    {
         let ratio = pytorch_s.map(|p| jeat_s / p);
         let show = |v: Option<f64>, unit: &str| v.map_or("—".into(), |v| format!("{v:.3}{unit}"));
         table.push_str(&format!(

@@ -128,14 +128,8 @@ type Run = Box<dyn FnMut(u64) -> Result<()>>;
 
 fn cifar_batch(batch: usize, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
     let images = jeat_core::rng::uniform([batch, 3, 32, 32], 0.0, 1.0, 1, device);
-    let labels = Tensor::<1, Int>::from_data(
-        TensorData::new(
-            (0..batch as i64).map(|i| i % 10).collect::<Vec<_>>(),
-            [batch],
-        ),
-        device,
-    );
-    (images, labels)
+    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+    (images, jeat_core::host::label_tensor(&labels, device))
 }
 
 fn inference_model(arch: &str, device: &Device) -> Result<jeat_models::Model> {

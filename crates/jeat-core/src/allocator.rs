@@ -13,10 +13,10 @@
 /// for large blocks, the heap trimmed only above 2 GiB of free memory at its top). Call it first
 /// thing in `main`; it affects allocations made after it. Peak memory stays what the largest step
 /// needs; memory freed after that peak is not given back until the process ends. Blocks above
-/// 64 MB allocated on other threads than the main one still get their own `mmap` (glibc's
-/// per-thread arenas cannot hold them). Without glibc
-/// (musl, macOS, Windows) it does nothing; with `JEAT_KEEP_FREED_MEMORY=0` in the environment it
-/// does nothing either (glibc's defaults, or whatever `GLIBC_TUNABLES` sets, then apply).
+/// 64 MB allocated on threads other than the main one still get their own `mmap` (glibc's
+/// per-thread arenas cannot hold them). It does nothing without glibc (musl, macOS, Windows), nor
+/// with `JEAT_KEEP_FREED_MEMORY=0` in the environment (glibc's defaults, or what
+/// `GLIBC_TUNABLES` sets, then apply).
 pub fn keep_freed_memory() {
     if std::env::var_os("JEAT_KEEP_FREED_MEMORY").is_some_and(|v| v == "0") {
         return;
