@@ -10,6 +10,7 @@
 use crate::error::AttackError;
 use crate::threat::{Ball, Norm};
 use burn::prelude::*;
+use jeat_core::layout::row_major;
 use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
 use jeat_models::Classifier;
@@ -41,8 +42,11 @@ pub fn gradient(
     let logits = model.logits(leaf.clone());
     let per_point = loss.per_point(logits.clone(), reference);
     let grads = per_point.clone().sum().backward();
+    // The backward pass of a convolution on one-channel images leaves the gradient with
+    // permuted strides, which burn's kernel fusion misreads (see `jeat_core::layout`).
     let grad = leaf
         .grad(&grads)
+        .map(row_major)
         .unwrap_or_else(|| leaf.clone().without_autodiff().zeros_like());
     Ok(Gradient {
         loss: per_point.without_autodiff(),

@@ -17,10 +17,13 @@ use jeat_models::{Classifier, Model, ModelSpec};
 
 const SIDE: usize = 8;
 
+/// A random network, its weights drawn on the CPU backend and moved to the test device: the
+/// same network on every backend (a GPU backend's own generator would draw other weights).
 fn model() -> Model {
     ModelSpec::new("mnist-cnn", 10, [1, SIDE, SIDE])
-        .build_seeded(&jeat_core::testing::device(), 11)
+        .build_seeded(&Device::flex(), 11)
         .unwrap()
+        .to_device(&jeat_core::testing::device())
         .valid()
 }
 
