@@ -17,6 +17,11 @@ pub fn check_backends(root: &Path) -> Result<()> {
             "wgpu",
         ],
     )?;
+    check_cuda(root)
+}
+
+/// `cargo check` of the binary with the `cuda` feature, where tracel's LLVM bundle is installed.
+pub fn check_cuda(root: &Path) -> Result<()> {
     match cuda_toolchain_status() {
         Ok(()) => cargo(
             root,

@@ -5,6 +5,7 @@ mod backends;
 mod bench_vs_pytorch;
 mod cargo;
 mod fetch;
+mod gpu_check;
 mod prerequisites;
 mod reproduce;
 mod test;
@@ -27,11 +28,12 @@ struct Xtask {
 #[derive(Debug, Subcommand)]
 enum Task {
     /// The test suite: makes sure the real Fashion-MNIST files are installed (Debian's
-    /// `dataset-fashion-mnist`, where apt is available), runs `cargo test --workspace`, then
-    /// compiles the GPU backends that can be compiled on this machine. With `--backend wgpu`:
-    /// the backend-generic tests on wgpu instead (lavapipe where there is no GPU).
+    /// `dataset-fashion-mnist`, where apt is available), builds the tests once with the wgpu
+    /// backend compiled in, runs them all on the CPU backend, then the quick GPU-path tests on
+    /// wgpu (lavapipe where there is no GPU), then compiles the CUDA backend where it can be.
+    /// With `--backend wgpu`: every GPU-path test on wgpu instead.
     Test {
-        /// Skip the GPU backend compile checks.
+        /// Leave out the wgpu tests and the CUDA compile check.
         #[arg(long)]
         no_backend_check: bool,
     },
@@ -71,6 +73,16 @@ enum Task {
     },
     /// Compiles (`cargo check`) the `jeat` binary with each GPU backend feature.
     CheckBackends,
+    /// The prepared check for a GPU machine (`--backend wgpu`, the default here, or `cuda`):
+    /// builds `jeat` in release mode, runs the GPU-path tests, then times a WRN-34-10 batch-128
+    /// PGD-10 training iteration, an SGLD step, Inception forwards and AutoAttack on 20 points
+    /// of a WRN-16-4, with the device memory reserved: a Markdown table and
+    /// target/gpu-check.json.
+    GpuCheck {
+        /// Tiny shapes and the quick tests, with the debug test build (what CI runs on lavapipe).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Runs the criterion benchmarks (`cargo bench --workspace`), extra arguments passed on.
     Bench {
         /// Arguments for `cargo bench`, e.g. a benchmark name filter.
@@ -126,6 +138,7 @@ fn run(xtask: Xtask) -> Result<()> {
             methods,
         } => reproduce::table(&root, backend, profile, out, methods),
         Task::CheckBackends => backends::check_backends(&root),
+        Task::GpuCheck { quick } => gpu_check::run(&root, backend, quick),
         Task::BenchVsPytorch { workloads, repeats } => {
             bench_vs_pytorch::run(&root, backend, &workloads, repeats)
         }

@@ -5,7 +5,8 @@
 //! Every workload runs once to warm up, then `--repeats` times; the median is reported. Each run
 //! reads its result back to the host, so GPU backends are timed to completion. Inputs are
 //! random and weights freshly initialised: the cost of these workloads does not depend on the
-//! values.
+//! values. `--quick` runs the same code on tiny shapes (WRN-10-1, batch 4, 2 Inception images,
+//! APGD-CE and Square-100 on 4 points instead of the standard AutoAttack on 20), so that `cargo xtask gpu-check --quick` can run on a software GPU driver in CI.
 
 use anyhow::{Context, Result};
 use burn::optim::momentum::MomentumConfig;
@@ -13,6 +14,10 @@ use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
 use clap::{Args, ValueEnum};
 use jeat_attacks::engine::gradient;
+use jeat_attacks::runner::{Evaluation, evaluate};
+use jeat_attacks::suite::Suite;
+use jeat_attacks::{Norm, ThreatModel};
+use jeat_core::PointSource;
 use jeat_energy::{Objective, ObjectiveInputs, PointLoss, Reference};
 use jeat_metrics::FidInception;
 use jeat_metrics::extract::Features;
@@ -41,15 +46,70 @@ pub enum Workload {
     /// WRN-34-10, batch 32: forward and input gradient, inference mode.
     #[value(name = "wrn-34-10-attack-step")]
     Wrn34AttackStep,
+    /// WRN-34-10, batch 128: one PGD-10 adversarial-training iteration (the paper's unit of
+    /// GPU work).
+    #[value(name = "wrn-34-10-pgd10-at-iteration")]
+    Wrn34PgdAtIteration,
     /// WRN-16-4, batch 128: one SGLD step on E(x) = −logsumexp f(x) (JEM's step 1, noise 0.01).
     #[value(name = "wrn-16-4-sgld-step")]
     Wrn16SgldStep,
     /// The FID Inception-v3 on 50 RGB images of 32×32, resized to 299×299: pool3 features.
     #[value(name = "inception-50")]
     Inception50,
+    /// AutoAttack (standard, Linf 8/255) on 20 CIFAR-shaped points of a WRN-16-4, labelled
+    /// with its own predictions so that every point is attacked.
+    #[value(name = "wrn-16-4-autoattack-20")]
+    Wrn16AutoAttack20,
+}
+
+/// The sizes the workloads run at: their names' sizes, or tiny ones (`--quick`).
+#[derive(Debug, Clone, Copy)]
+struct Shapes {
+    /// Replaces WRN-34-10.
+    large: &'static str,
+    /// Replaces WRN-16-4.
+    small: &'static str,
+    /// Replaces batch 128 (batch 32 becomes a quarter of it, at least 1).
+    batch: usize,
+    /// Replaces the 50 Inception images.
+    inception_images: usize,
+    /// Replaces the 20 AutoAttack points.
+    autoattack_points: usize,
+    /// Replaces AutoAttack's standard suite.
+    autoattack_suite: &'static str,
+}
+
+impl Shapes {
+    const NAMED: Self = Self {
+        large: "wrn-34-10",
+        small: "wrn-16-4",
+        batch: 128,
+        inception_images: 50,
+        autoattack_points: 20,
+        autoattack_suite: "aa-standard",
+    };
+    const QUICK: Self = Self {
+        large: "wrn-10-1",
+        small: "wrn-10-1",
+        batch: 4,
+        inception_images: 2,
+        autoattack_points: 4,
+        // A gradient attack and the query attack of the suite, with a short query budget.
+        autoattack_suite: "apgd-ce,square-100",
+    };
 }
 
 impl Workload {
+    /// The workloads `jeat bench` runs when none is named: all but the two sized for a GPU
+    /// (the WRN-34-10 training iteration and AutoAttack), which `cargo xtask gpu-check` names.
+    pub fn default_set() -> Vec<Self> {
+        Self::value_variants()
+            .iter()
+            .copied()
+            .filter(|w| !matches!(w, Self::Wrn34PgdAtIteration | Self::Wrn16AutoAttack20))
+            .collect()
+    }
+
     /// The name in reports and JSON (the clap value name).
     pub fn name(self) -> String {
         self.to_possible_value()
@@ -60,27 +120,40 @@ impl Workload {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The workloads (comma separated; default: all).
+    /// The workloads (comma separated; default: all but wrn-34-10-pgd10-at-iteration and
+    /// wrn-16-4-autoattack-20).
     #[arg(long, value_enum, value_delimiter = ',')]
     workloads: Vec<Workload>,
     /// Timed runs per workload after one warm-up run.
     #[arg(long, default_value_t = 3)]
     repeats: usize,
-    /// Also write `{workload: {"median_s": …, "runs_s": […]}}` here.
+    /// Also write `{workload: {"median_s": …, "runs_s": […], "device_bytes_reserved": …}}`
+    /// here (the device allocator's reserved bytes after the workload, where the backend
+    /// reports them).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Tiny shapes (WRN-10-1, batch 4, 2 Inception images; APGD-CE and Square-100 on 4 points
+    /// for AutoAttack): checks that every workload runs, not how fast.
+    #[arg(long)]
+    quick: bool,
 }
 
 pub fn run(args: BenchArgs, device: Device) -> Result<()> {
     anyhow::ensure!(args.repeats > 0, "--repeats must be at least 1");
     let workloads = if args.workloads.is_empty() {
-        Workload::value_variants().to_vec()
+        Workload::default_set()
     } else {
         args.workloads.clone()
     };
+    let shapes = if args.quick {
+        Shapes::QUICK
+    } else {
+        Shapes::NAMED
+    };
     let mut results = BTreeMap::new();
     for workload in workloads {
-        let runs = time_runs(workload, args.repeats, &device)?;
+        let runs = time_runs(workload, shapes, args.repeats, &device)?;
+        let reserved = device.memory_pool_usage().map(|usage| usage.bytes_reserved);
         let median = median(&runs);
         println!(
             "{:<28} median {median:>8.3} s over {} runs (all: {})",
@@ -93,7 +166,12 @@ pub fn run(args: BenchArgs, device: Device) -> Result<()> {
         );
         results.insert(
             workload.name(),
-            serde_json::json!({"median_s": median, "runs_s": runs}),
+            serde_json::json!({
+                "median_s": median,
+                "runs_s": runs,
+                "device_bytes_reserved": reserved,
+                "quick": args.quick,
+            }),
         );
     }
     if let Some(path) = &args.json {
@@ -111,8 +189,13 @@ fn median(values: &[f64]) -> f64 {
 }
 
 /// Seconds of each of `repeats` runs of `workload`, after one untimed warm-up.
-fn time_runs(workload: Workload, repeats: usize, device: &Device) -> Result<Vec<f64>> {
-    let mut once = prepare(workload, device)?;
+fn time_runs(
+    workload: Workload,
+    shapes: Shapes,
+    repeats: usize,
+    device: &Device,
+) -> Result<Vec<f64>> {
+    let mut once = prepare(workload, shapes, device)?;
     once(0)?;
     (1..=repeats)
         .map(|i| {
@@ -149,22 +232,25 @@ fn attack_step(arch: &str, batch: usize, device: &Device) -> Result<Run> {
     }))
 }
 
-fn prepare(workload: Workload, device: &Device) -> Result<Run> {
+fn prepare(workload: Workload, shapes: Shapes, device: &Device) -> Result<Run> {
+    let batch = shapes.batch;
     Ok(match workload {
         Workload::Wrn16Forward => {
-            let model = inference_model("wrn-16-4", device)?;
-            let (images, _) = cifar_batch(128, device);
+            let model = inference_model(shapes.small, device)?;
+            let (images, _) = cifar_batch(batch, device);
             Box::new(move |_| {
                 model.logits(images.clone()).into_data();
                 Ok(())
             })
         }
-        Workload::Wrn16AttackStep => attack_step("wrn-16-4", 128, device)?,
-        Workload::Wrn34AttackStep => attack_step("wrn-34-10", 32, device)?,
-        Workload::Wrn16PgdAtIteration => pgd_at_iteration(device)?,
+        Workload::Wrn16AttackStep => attack_step(shapes.small, batch, device)?,
+        Workload::Wrn34AttackStep => attack_step(shapes.large, (batch / 4).max(1), device)?,
+        Workload::Wrn16PgdAtIteration => pgd_at_iteration(shapes.small, batch, device)?,
+        Workload::Wrn34PgdAtIteration => pgd_at_iteration(shapes.large, batch, device)?,
+        Workload::Wrn16AutoAttack20 => autoattack(shapes, device)?,
         Workload::Wrn16SgldStep => {
-            let model = inference_model("wrn-16-4", device)?;
-            let (start, _) = cifar_batch(128, device);
+            let model = inference_model(shapes.small, device)?;
+            let (start, _) = cifar_batch(batch, device);
             let step = SgldConfig::from_jem_units(1, 1.0, 0.01);
             Box::new(move |seed| {
                 step.run(&model, start.clone(), Energy::Marginal, None, seed)?
@@ -174,7 +260,7 @@ fn prepare(workload: Workload, device: &Device) -> Result<Run> {
         }
         Workload::Inception50 => {
             let model = FidInception::new(device).valid();
-            let (images, _) = cifar_batch(50, device);
+            let (images, _) = cifar_batch(shapes.inception_images, device);
             Box::new(move |_| {
                 let mut features = Features::default();
                 features.add(&model, images.clone(), true);
@@ -184,9 +270,49 @@ fn prepare(workload: Workload, device: &Device) -> Result<Run> {
     })
 }
 
-fn pgd_at_iteration(device: &Device) -> Result<Run> {
+/// Points held in memory, for the attack runner.
+struct InMemory {
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+}
+
+impl PointSource for InMemory {
+    fn len(&self) -> usize {
+        self.images.dims()[0]
+    }
+
+    fn load(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>) {
+        let rows = jeat_core::host::index_tensor(indices, &self.images.device());
+        (
+            self.images.clone().select(0, rows.clone()),
+            self.labels.clone().select(0, rows),
+        )
+    }
+}
+
+fn autoattack(shapes: Shapes, device: &Device) -> Result<Run> {
+    let model = inference_model(shapes.small, device)?;
+    let (images, _) = cifar_batch(shapes.autoattack_points, device);
+    let labels = model.logits(images.clone()).argmax(1).squeeze_dim::<1>(1);
+    let points = InMemory { images, labels };
+    let evaluation = Evaluation {
+        suite: Suite::parse(shapes.autoattack_suite)?,
+        threat: ThreatModel::new(Norm::Linf, 8.0 / 255.0)?,
+        batch_size: shapes.autoattack_points,
+        seed: 0,
+        identity: format!("bench: random {} on random points", shapes.small),
+        state_path: None,
+        keep_adversarial: false,
+    };
+    Ok(Box::new(move |_| {
+        evaluate(&evaluation, &model, &points, &mut |_| {})?;
+        Ok(())
+    }))
+}
+
+fn pgd_at_iteration(arch: &str, batch: usize, device: &Device) -> Result<Run> {
     let autodiff = device.clone().autodiff();
-    let mut model = Some(ModelSpec::new("wrn-16-4", 10, [3, 32, 32]).build_seeded(&autodiff, 0)?);
+    let mut model = Some(ModelSpec::new(arch, 10, [3, 32, 32]).build_seeded(&autodiff, 0)?);
     let mut optimizer = SgdConfig::new()
         .with_momentum(Some(MomentumConfig {
             momentum: 0.9,
@@ -194,7 +320,7 @@ fn pgd_at_iteration(device: &Device) -> Result<Run> {
             nesterov: false,
         }))
         .init();
-    let (images, labels) = cifar_batch(128, device);
+    let (images, labels) = cifar_batch(batch, device);
     let attack = InnerAttack::madry(8.0 / 255.0, 10);
     Ok(Box::new(move |seed| {
         let current = model
