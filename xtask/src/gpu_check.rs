@@ -53,9 +53,7 @@ pub fn run(root: &Path, backend: Backend, quick: bool) -> Result<()> {
 /// The `jeat` binary with the backend compiled in: the test build (debug, both backends) for
 /// `--quick`, a release build otherwise.
 fn build(root: &Path, backend: Backend, quick: bool) -> Result<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|dir| root.join(dir))
-        .unwrap_or_else(|| root.join("target"));
+    let target = crate::cargo::target_dir(root);
     if quick {
         if backend != Backend::Wgpu {
             bail!(
@@ -77,11 +75,7 @@ fn build(root: &Path, backend: Backend, quick: bool) -> Result<PathBuf> {
 
 /// Runs `jeat bench` on the workloads and reports them.
 pub fn timings(root: &Path, jeat: &Path, backend: Backend, quick: bool) -> Result<()> {
-    let target = jeat
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| root.join("target"));
+    let target = crate::cargo::target_dir(root);
     let bench_json = target.join("gpu-check-bench.json");
     let workloads: &[&str] = if quick { &QUICK_WORKLOADS } else { &WORKLOADS };
     let mut command = Command::new(jeat);

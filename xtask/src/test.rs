@@ -102,9 +102,7 @@ pub fn run(root: &Path, gpu_path: bool) -> Result<()> {
     cargo(root, &[&build[..], &["--no-fail-fast"]].concat())?;
     if gpu_path {
         wgpu_tests(root, &WGPU_QUICK_TESTS)?;
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(|dir| root.join(dir))
-            .unwrap_or_else(|| root.join("target"));
+        let target = crate::cargo::target_dir(root);
         crate::gpu_check::timings(root, &target.join("debug/jeat"), Backend::Wgpu, true)?;
         check_cuda(root)?;
     }
