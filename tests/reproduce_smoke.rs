@@ -12,6 +12,7 @@ fn the_smoke_table_is_built_sane_and_resumable() {
         out: dir.path().to_path_buf(),
         backend: "flex".into(),
         device: jeat_core::testing::device(),
+        training_devices: Vec::new(),
         inception: None,
     };
     let summary = run(&options, &mut |line| eprintln!("{line}")).unwrap();

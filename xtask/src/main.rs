@@ -70,6 +70,9 @@ enum Task {
         /// Only these methods (comma separated).
         #[arg(long)]
         methods: Option<String>,
+        /// Data-parallel training over these devices (comma separated, e.g. 0,1,2,3).
+        #[arg(long)]
+        devices: Option<String>,
     },
     /// Compiles (`cargo check`) the `jeat` binary with each GPU backend feature.
     CheckBackends,
@@ -136,7 +139,8 @@ fn run(xtask: Xtask) -> Result<()> {
             profile,
             out,
             methods,
-        } => reproduce::table(&root, backend, profile, out, methods),
+            devices,
+        } => reproduce::table(&root, backend, profile, out, methods, devices),
         Task::CheckBackends => backends::check_backends(&root),
         Task::GpuCheck { quick } => gpu_check::run(&root, backend, quick),
         Task::BenchVsPytorch { workloads, repeats } => {

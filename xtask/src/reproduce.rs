@@ -13,6 +13,7 @@ pub fn table(
     profile: String,
     out: Option<PathBuf>,
     methods: Option<String>,
+    devices: Option<String>,
 ) -> Result<()> {
     if !["quick", "smoke", "cpu", "paper"].contains(&profile.as_str()) {
         bail!("unknown profile '{profile}'; valid: quick, smoke, cpu, paper");
@@ -45,6 +46,10 @@ pub fn table(
     if let Some(methods) = methods {
         args.push("--methods".into());
         args.push(methods);
+    }
+    if let Some(devices) = devices {
+        args.push("--devices".into());
+        args.push(devices);
     }
     run_jeat(root, backend, &args)
 }

@@ -49,8 +49,9 @@ impl Backend {
         self != Self::Flex && self.compiled()
     }
 
-    /// The device of this backend (GPU `index` for GPU backends: the default adapter when
-    /// `None`), or an error saying which feature to build with.
+    /// The device of this backend: for a GPU backend, the `index`-th of [`Backend::devices_found`]
+    /// (the default adapter when `None`); an error saying which feature to build with, or which
+    /// devices there are.
     pub fn device(self, index: Option<usize>) -> Result<Device> {
         if !self.compiled() {
             bail!(
@@ -64,21 +65,87 @@ impl Backend {
         if self == Self::Flex && index.is_some_and(|i| i > 0) {
             bail!("the flex CPU backend has one device (0); --device picks a GPU");
         }
-        Ok(match self {
-            #[cfg(feature = "flex")]
-            Self::Flex => Device::flex(),
+        let Some(index) = index.filter(|_| self != Self::Flex) else {
+            return Ok(match self {
+                #[cfg(feature = "flex")]
+                Self::Flex => Device::flex(),
+                #[cfg(feature = "wgpu")]
+                Self::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+                #[cfg(feature = "cuda")]
+                Self::Cuda => Device::cuda(0),
+                #[cfg(feature = "rocm")]
+                Self::Rocm => Device::rocm(0),
+                #[allow(unreachable_patterns)]
+                _ => unreachable!("checked by compiled()"),
+            });
+        };
+        let found = self.devices_found();
+        match found.get(index) {
+            Some(device) => Ok(device.clone()),
+            None => {
+                let names: Vec<String> = found
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| format!("{i}: {d:?}"))
+                    .collect();
+                bail!(
+                    "{self} has no device {index} on this machine; it has {}{}",
+                    found.len(),
+                    match names.is_empty() {
+                        true => String::new(),
+                        false => format!(" ({})", names.join(", ")),
+                    }
+                )
+            }
+        }
+    }
+
+    /// The devices of this backend on this machine, as burn enumerates them.
+    #[cfg_attr(
+        not(any(feature = "wgpu", feature = "cuda", feature = "rocm")),
+        allow(unused_variables, unreachable_code)
+    )]
+    pub fn devices_found(self) -> Vec<Device> {
+        use burn::tensor::DeviceType;
+        let kind: DeviceType = match self {
+            Self::Flex => return vec![Device::flex()],
             #[cfg(feature = "wgpu")]
-            Self::Wgpu => Device::wgpu(match index {
-                None => burn::tensor::DeviceKind::DefaultDevice,
-                Some(i) => burn::tensor::DeviceKind::DiscreteGpu(i),
-            }),
+            Self::Wgpu => DeviceType::Wgpu,
             #[cfg(feature = "cuda")]
-            Self::Cuda => Device::cuda(index.unwrap_or(0)),
+            Self::Cuda => DeviceType::Cuda,
             #[cfg(feature = "rocm")]
-            Self::Rocm => Device::rocm(index.unwrap_or(0)),
+            Self::Rocm => DeviceType::Rocm,
             #[allow(unreachable_patterns)]
-            _ => unreachable!("checked by compiled()"),
-        })
+            _ => return Vec::new(),
+        };
+        Device::enumerate(kind).into_iter().collect()
+    }
+
+    /// The devices `--devices` names for data-parallel training, the first the main one: each
+    /// must exist and appear once, and more than one needs a GPU backend.
+    pub fn data_parallel_devices(self, indices: &[usize]) -> Result<Vec<Device>> {
+        if indices.is_empty() {
+            bail!("--devices needs at least one device index, e.g. --devices 0,1");
+        }
+        if let Some(repeated) = indices
+            .iter()
+            .enumerate()
+            .find_map(|(i, d)| indices[..i].contains(d).then_some(d))
+        {
+            bail!("--devices names device {repeated} twice");
+        }
+        if indices.len() > 1 && self == Self::Flex {
+            bail!(
+                "--devices {}: the flex CPU backend has one device and no data parallelism; \
+                 split a batch over several GPUs with --backend wgpu, cuda or rocm",
+                indices
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+        indices.iter().map(|&i| self.device(Some(i))).collect()
     }
 }
 
@@ -106,6 +173,30 @@ pub fn avx512_status() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_for_data_parallelism_must_exist_once_and_be_gpus() {
+        let err = |backend: Backend, indices: &[usize]| {
+            backend
+                .data_parallel_devices(indices)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(Backend::Flex, &[0, 1]).contains("--backend wgpu, cuda or rocm"));
+        assert!(err(Backend::Flex, &[1, 1]).contains("names device 1 twice"));
+        assert!(err(Backend::Flex, &[]).contains("at least one device"));
+        assert_eq!(Backend::Flex.data_parallel_devices(&[0]).unwrap().len(), 1);
+        if Backend::Wgpu.compiled() {
+            let found = Backend::Wgpu.devices_found().len();
+            let message = err(Backend::Wgpu, &[found]);
+            assert!(
+                message.contains(&format!(
+                    "no device {found} on this machine; it has {found}"
+                )),
+                "{message}"
+            );
+        }
+    }
 
     #[test]
     fn a_backend_that_is_not_compiled_in_names_its_feature() {

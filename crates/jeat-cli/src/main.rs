@@ -87,13 +87,11 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Data(command) => data_cmd::run(command),
         Command::Bench(args) => bench_cmd::run(args, cli.backend.device(cli.device)?),
-        Command::Train(args) => train_cmd::run(args, cli.backend.device(cli.device)?),
+        Command::Train(args) => train_cmd::run(args, cli.backend, cli.device),
         Command::Attack(args) => attack_cmd::run(args, cli.backend.device(cli.device)?),
         Command::Generate(args) => generate_cmd::run(args, cli.backend.device(cli.device)?),
         Command::Score(command) => score_cmd::run(command, cli.backend.device(cli.device)?),
-        Command::Reproduce(args) => {
-            reproduce_cmd::run_command(args, cli.backend.device(cli.device)?, cli.backend.feature())
-        }
+        Command::Reproduce(args) => reproduce_cmd::run_command(args, cli.backend, cli.device),
         Command::Model(ModelCommand::Info { model }) => model_cmd::info(&model, cli.backend),
         Command::Convert {
             input,

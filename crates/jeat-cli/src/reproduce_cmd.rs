@@ -1,7 +1,7 @@
 //! `jeat reproduce`: the paper's results table at one of three scales.
 
-use anyhow::Result;
-use burn::prelude::*;
+use crate::backend::Backend;
+use anyhow::{Result, bail};
 use clap::Args;
 use jeat_reproduce::{Options, ProfilePlan, report, run};
 use jeat_train::{Profile, TrainingMethod};
@@ -22,9 +22,21 @@ pub struct ReproduceArgs {
     /// Inception weights (default: located under the data directory).
     #[arg(long)]
     inception: Option<PathBuf>,
+    /// Data-parallel training: split each batch over these devices (comma separated indices,
+    /// the first the main one, which also runs the attacks and scores), e.g. `--devices 0,1,2,3`.
+    #[arg(long, value_delimiter = ',')]
+    devices: Option<Vec<usize>>,
 }
 
-pub fn run_command(args: ReproduceArgs, device: Device, backend: &str) -> Result<()> {
+pub fn run_command(args: ReproduceArgs, backend: Backend, index: Option<usize>) -> Result<()> {
+    let training_devices = match &args.devices {
+        Some(_) if index.is_some() => {
+            bail!("give --devices or --device, not both (the first of --devices is the main one)")
+        }
+        Some(indices) => backend.data_parallel_devices(indices)?,
+        None => vec![backend.device(index)?],
+    };
+    let device = training_devices[0].clone();
     let mut plan = ProfilePlan::of(args.profile);
     if let Some(methods) = args.methods {
         plan.methods = methods;
@@ -32,8 +44,9 @@ pub fn run_command(args: ReproduceArgs, device: Device, backend: &str) -> Result
     let options = Options {
         plan,
         out: args.out.clone(),
-        backend: backend.to_string(),
+        backend: backend.feature().to_string(),
         device,
+        training_devices,
         inception: args.inception,
     };
     let summary = run(&options, &mut |line| {

@@ -1,8 +1,8 @@
 //! `jeat train`: a run from a TOML config or a preset, or the continuation of one.
 
 use crate::args::progress;
+use crate::backend::Backend;
 use anyhow::{Result, bail};
-use burn::prelude::*;
 use clap::Args;
 use jeat_train::presets::preset;
 use jeat_train::{Event, TrainConfig, Trainer};
@@ -32,6 +32,11 @@ pub struct TrainArgs {
     /// (repeatable; values are TOML).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Data-parallel training: split each batch over these devices of the backend (comma
+    /// separated indices, the first the main one), e.g. `--devices 0,1,2,3`; in place of
+    /// `--device`.
+    #[arg(long, value_delimiter = ',')]
+    devices: Option<Vec<usize>>,
     /// Print the resolved configuration as TOML and exit.
     #[arg(long)]
     print_config: bool,
@@ -49,7 +54,7 @@ fn config(args: &TrainArgs) -> Result<Option<TrainConfig>> {
     )?))
 }
 
-pub fn run(args: TrainArgs, device: Device) -> Result<()> {
+pub fn run(args: TrainArgs, backend: Backend, index: Option<usize>) -> Result<()> {
     let config = config(&args)?;
     if args.print_config {
         match &config {
@@ -58,6 +63,14 @@ pub fn run(args: TrainArgs, device: Device) -> Result<()> {
         }
         return Ok(());
     }
+    let devices = match &args.devices {
+        Some(_) if index.is_some() => {
+            bail!("give --devices or --device, not both (the first of --devices is the main one)")
+        }
+        Some(indices) => backend.data_parallel_devices(indices)?,
+        None => vec![backend.device(index)?],
+    };
+    let device = devices[0].clone();
     let mut trainer = match (&args.resume, config) {
         (Some(dir), given) => Trainer::resume(dir, &device, given.as_ref())?,
         (None, Some(config)) => Trainer::create(
@@ -68,6 +81,9 @@ pub fn run(args: TrainArgs, device: Device) -> Result<()> {
         )?,
         (None, None) => bail!("give --config FILE or --preset NAME (or --resume DIR)"),
     };
+    if devices.len() > 1 {
+        eprintln!("data parallel: {}", trainer.data_parallel(&devices)?);
+    }
     let mut bar = None;
     let outcome = trainer.run(&mut |event| match event {
         Event::Started {
@@ -141,3 +157,4 @@ pub fn run(args: TrainArgs, device: Device) -> Result<()> {
     }
     Ok(())
 }
+

@@ -14,6 +14,9 @@ pub struct Options {
     pub backend: String,
     /// The device everything runs on.
     pub device: Device,
+    /// The devices training splits each batch over (data parallelism), `device` first; empty
+    /// (or just `device`) for one.
+    pub training_devices: Vec<Device>,
     /// Inception weights (default: located under the data root).
     pub inception: Option<PathBuf>,
 }

@@ -20,7 +20,11 @@ pub fn train(
     let options = run.options;
     let config = options.plan.profile.config(method, pretrained)?;
     let run_dir = options.out.join("runs").join(method.name());
-    let (checkpoint, training_seconds) = train_run(&config, &run_dir, &options.device, say)?;
+    let devices = match options.training_devices.is_empty() {
+        true => std::slice::from_ref(&options.device),
+        false => &options.training_devices[..],
+    };
+    let (checkpoint, training_seconds) = train_run(&config, &run_dir, devices, say)?;
     let (model, spec, _) = load_model(&checkpoint, None, &options.device)?;
     Ok(MethodCell {
         method,
@@ -34,14 +38,16 @@ pub fn train(
     })
 }
 
-/// Trains (or resumes, or reuses) the run of `config` in `dir`; returns its best checkpoint and
-/// the training time.
+/// Trains (or resumes, or reuses) the run of `config` in `dir` on `devices` (data parallel when
+/// there are several; the first is the main one); returns its best checkpoint and the training
+/// time.
 fn train_run(
     config: &TrainConfig,
     dir: &Path,
-    device: &Device,
+    devices: &[Device],
     say: &mut dyn FnMut(String),
 ) -> Result<(PathBuf, f64)> {
+    let device = &devices[0];
     let method = config.objective.name();
     let timing = dir.join("training.json");
     let recorded = || {
@@ -69,6 +75,12 @@ fn train_run(
             Trainer::create(config.clone(), dir, device, true)?
         }
     };
+    if devices.len() > 1 {
+        say(format!(
+            "{method}: data parallel, {}",
+            trainer.data_parallel(devices)?
+        ));
+    }
     let started = std::time::Instant::now();
     let before = recorded();
     trainer.run(&mut |event| match event {

@@ -15,7 +15,8 @@ use jeat_models::Classifier;
 use jeat_sampling::buffer::Draw;
 use jeat_sampling::{ClassGaussians, Energy, ReplayBuffer};
 
-/// Adversarial examples `[B, C, H, W]` of `images` for `attack` ascending `loss`.
+/// Adversarial examples `[B, C, H, W]` of `images` for `attack` ascending `loss`: the random
+/// start of [`adversarial_start`], then [`adversarial_from`].
 pub fn adversarial(
     model: &dyn Classifier,
     images: &Tensor<4>,
@@ -24,11 +25,14 @@ pub fn adversarial(
     loss: PointLoss,
     seed: u64,
 ) -> Result<Tensor<4>, TrainError> {
-    let ball = Ball {
-        norm: Norm::Linf,
-        radius: attack.eps,
-    };
-    let constraint = Constraint::ball_in_unit_box(ball);
+    let start = adversarial_start(images, attack, seed);
+    adversarial_from(model, start, images, labels, attack, loss, seed)
+}
+
+/// The inner attack's starting points `[B, C, H, W]` for `images`, drawn from `seed` and
+/// projected into the ball and the box. Data-parallel training draws them for the whole batch,
+/// so that each point starts where it would on one device.
+pub fn adversarial_start(images: &Tensor<4>, attack: &InnerAttack, seed: u64) -> Tensor<4> {
     let device = images.device();
     let start = match attack.start {
         InnerStart::Clean => images.clone(),
@@ -39,7 +43,20 @@ pub fn adversarial(
             images.clone() + rng::normal(images.dims(), std, seed, &device)
         }
     };
-    let start = constraint.project(start, Some(images));
+    constraint(attack).project(start, Some(images))
+}
+
+/// The inner attack's sign-gradient steps from `start` `[B, C, H, W]` (each point on its own:
+/// the result for a point does not depend on the rest of the batch).
+pub fn adversarial_from(
+    model: &dyn Classifier,
+    start: Tensor<4>,
+    images: &Tensor<4>,
+    labels: &Tensor<1, Int>,
+    attack: &InnerAttack,
+    loss: PointLoss,
+    seed: u64,
+) -> Result<Tensor<4>, TrainError> {
     let mut reference = Reference::labels(labels.clone());
     if loss == PointLoss::KlToClean {
         reference = reference.with_clean_probs(softmax(model.logits(images.clone()), 1));
@@ -52,12 +69,19 @@ pub fn adversarial(
         steps: attack.steps,
         momentum: None,
         noise_std: 0.0,
-        constraint,
+        constraint: constraint(attack),
         fail_on_non_finite: false,
     };
     Ok(engine
         .run(model, start, Some(images), &reference, seed, &mut |_| {})?
         .x)
+}
+
+fn constraint(attack: &InnerAttack) -> Constraint {
+    Constraint::ball_in_unit_box(Ball {
+        norm: Norm::Linf,
+        radius: attack.eps,
+    })
 }
 
 /// Negative samples: a draw from the buffer advanced by SGLD, on `E(x)` (`labels` `None`:
@@ -75,33 +99,67 @@ pub fn negative_samples(
     seed: u64,
     device: &Device,
 ) -> Result<(Draw, Tensor<4>), TrainError> {
-    let draw_seed = rng::derive(seed, &[0]);
-    let (draw, energy) = match labels {
-        None => (
-            buffer.draw(
-                sampler.batch_size.unwrap_or(batch),
-                seeds,
-                draw_seed,
-                device,
-            )?,
-            Energy::Marginal,
-        ),
-        Some(labels) => (
-            buffer.draw_for(
-                &jeat_core::host::ints(labels.clone()),
-                seeds,
-                draw_seed,
-                device,
-            )?,
-            Energy::Joint,
-        ),
-    };
-    let samples = sampler.sgld.run(
+    let draw = draw_chains(buffer, seeds, sampler, batch, labels, seed, device)?;
+    let samples = advance_chains(
         model,
+        sampler,
         draw.images.clone(),
-        energy,
         labels.cloned(),
-        rng::derive(seed, &[1]),
+        chain_seed(seed, 0),
     )?;
     Ok((draw, samples))
+}
+
+/// The chains' starting points of [`negative_samples`]: `sampler.batch_size` or `batch` of them
+/// from the buffer (`labels` `None`), or one per label of `labels` `[B]` from the
+/// class-conditional buffer.
+pub fn draw_chains(
+    buffer: &ReplayBuffer,
+    seeds: Option<&ClassGaussians>,
+    sampler: &SamplerConfig,
+    batch: usize,
+    labels: Option<&Tensor<1, Int>>,
+    seed: u64,
+    device: &Device,
+) -> Result<Draw, TrainError> {
+    let draw_seed = rng::derive(seed, &[0]);
+    Ok(match labels {
+        None => buffer.draw(
+            sampler.batch_size.unwrap_or(batch),
+            seeds,
+            draw_seed,
+            device,
+        )?,
+        Some(labels) => buffer.draw_for(
+            &jeat_core::host::ints(labels.clone()),
+            seeds,
+            draw_seed,
+            device,
+        )?,
+    })
+}
+
+/// SGLD from `start` `[N, C, H, W]`: on `E(x)` when `labels` is `None`, on `E(x, y)` for
+/// `labels` `[N]` otherwise.
+pub fn advance_chains(
+    model: &dyn Classifier,
+    sampler: &SamplerConfig,
+    start: Tensor<4>,
+    labels: Option<Tensor<1, Int>>,
+    seed: u64,
+) -> Result<Tensor<4>, TrainError> {
+    let energy = match labels {
+        None => Energy::Marginal,
+        Some(_) => Energy::Joint,
+    };
+    Ok(sampler.sgld.run(model, start, energy, labels, seed)?)
+}
+
+/// The SGLD noise seed of the chains on data-parallel shard `shard` of the step whose sampling
+/// seed is `seed` (shard 0's is the one-device seed, so one device runs as before).
+pub fn chain_seed(seed: u64, shard: usize) -> u64 {
+    match shard {
+        0 => rng::derive(seed, &[1]),
+        _ => rng::derive(seed, &[1, shard as u64]),
+    }
 }

@@ -9,7 +9,8 @@
 //! - [`config`]: the TOML configuration (unknown keys refused with their line), its
 //!   `[objective]` ([`objective_config`]: the method's loss weights, inner attack and other run
 //!   settings) and [`presets`] for the paper's, the CPU and the smoke runs;
-//! - [`trainer`]: the loop; inner attacks and SGLD samples come from [`inner`];
+//! - [`trainer`]: the loop; inner attacks and SGLD samples come from [`inner`]; [`parallel`]
+//!   splits a step over several devices (`Trainer::data_parallel`);
 //! - [`checkpoint`]: atomic checkpoints (model, optimiser, replay buffer, position) for exact
 //!   resume; `best` by validation PGD accuracy ([`evaluate`]);
 //! - the divergence guard (in [`trainer`]): rollback and a lower learning rate;
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod objective_config;
 pub mod optimizer;
 pub mod overrides;
+pub mod parallel;
 pub mod presets;
 pub mod trainer;
 

@@ -5,23 +5,25 @@
 //! from the seed and the step's position, so a resumed run continues exactly.
 
 use crate::checkpoint::{self, RunState};
-use crate::config::{SampleBatchNorm, Selection, TrainConfig};
+use crate::config::{Selection, TrainConfig};
 use crate::error::TrainError;
 use crate::evaluate::{Validation, validate};
-use crate::inner;
 use crate::metrics::{MetricsLog, Record};
 use crate::optimizer;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use crate::parallel;
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use jeat_core::rng;
-use jeat_data::{ImageSet, batch_at, epoch_order};
-use jeat_energy::{ObjectiveInputs, marginal_energy};
+use jeat_data::{ImageSet, epoch_order};
+use jeat_energy::marginal_energy;
 use jeat_models::checkpoint::{load_weights, save_model};
 use jeat_models::{Model, ModelSpec};
 use jeat_sampling::{ClassGaussians, ReplayBuffer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+mod step;
 
 /// What the loop reports as it goes.
 #[derive(Debug, Clone)]
@@ -82,6 +84,7 @@ pub struct Trainer {
     run: PathBuf,
     device: Device,
     plain: Device,
+    parallel: Vec<Device>,
     spec: ModelSpec,
     model: Option<Model>,
     optimizer: ModuleOptimizer,
@@ -224,6 +227,7 @@ impl Trainer {
             run: run.to_path_buf(),
             device: autodiff,
             plain,
+            parallel: Vec::new(),
             spec,
             model: Some(model),
             optimizer,
@@ -236,6 +240,36 @@ impl Trainer {
             fault_at: None,
             stop_after: None,
         })
+    }
+
+    /// Splits every step's batch across `devices` (plain devices, the first the one this run was
+    /// made on): each runs its share of the inner attack, SGLD and loss on its own copy of the
+    /// model, and the gradients are summed on the first for one optimiser step (see
+    /// [`crate::parallel`]). Returns how the batch is split, in words.
+    pub fn data_parallel(&mut self, devices: &[Device]) -> Result<String, TrainError> {
+        let Some((main, others)) = devices.split_first() else {
+            return Err(TrainError::Config(
+                "data parallelism needs at least one device".into(),
+            ));
+        };
+        if main.clone().without_autodiff() != self.plain {
+            return Err(TrainError::Config(format!(
+                "the first of the data-parallel devices must be the run's own ({:?}), not {main:?}",
+                self.plain
+            )));
+        }
+        let batch = self.config.training.batch_size;
+        if batch < devices.len() {
+            return Err(TrainError::Config(format!(
+                "training.batch_size {batch} cannot be split over {} devices: use at least one image per device",
+                devices.len()
+            )));
+        }
+        self.parallel = others
+            .iter()
+            .map(|d| d.clone().without_autodiff())
+            .collect();
+        Ok(parallel::describe_split(batch, devices.len()))
     }
 
     /// Treats the loss of global step `step` as non-finite (to exercise the guard).
@@ -448,145 +482,6 @@ impl Trainer {
             best: exists("best.safetensors"),
             last: exists("final.safetensors"),
         }
-    }
-
-    fn step(&mut self, indices: &[usize], lr: f64) -> Result<StepResult, TrainError> {
-        let seed = self.config.training.seed;
-        let (epoch, position) = (self.state.epoch as u64, self.state.step_in_epoch as u64);
-        let step_seed = rng::derive(seed, &[epoch, position]);
-        let batch = batch_at(
-            &self.train,
-            indices,
-            self.config.data.augmentation(),
-            seed,
-            epoch,
-            &self.plain,
-        );
-        let mut images = batch.images;
-        let noise = self.config.objective.data_noise();
-        if noise > 0.0 {
-            images = images.clone()
-                + rng::normal(
-                    images.dims(),
-                    noise,
-                    rng::derive(step_seed, &[4]),
-                    &self.plain,
-                );
-        }
-        let labels = batch.labels;
-        let objective = self.config.objective.clone();
-        let loss = objective.loss();
-
-        // The extra points, on the inference-mode snapshot.
-        let (adversarial, negatives, joint_negatives) = {
-            let valid = self.model().valid();
-            let adversarial = match objective.inner_attack() {
-                Some((attack, loss)) => Some(inner::adversarial(
-                    &valid,
-                    &images,
-                    &labels,
-                    &attack,
-                    loss,
-                    rng::derive(step_seed, &[1]),
-                )?),
-                None => None,
-            };
-            let sample = |labels: Option<&Tensor<1, Int>>, purpose: u64| match &self.buffer {
-                Some(buffer) => inner::negative_samples(
-                    &valid,
-                    buffer,
-                    self.seeds.as_ref(),
-                    &self.config.sampler,
-                    indices.len(),
-                    labels,
-                    rng::derive(step_seed, &[purpose]),
-                    &self.plain,
-                )
-                .map(Some),
-                None => Ok(None),
-            };
-            let negatives = match sample(None, 2) {
-                Ok(negatives) => negatives,
-                Err(TrainError::Sampling(e)) => return Ok(StepResult::Diverged(e.to_string())),
-                Err(e) => return Err(e),
-            };
-            let joint_negatives = match loss.needs_joint_samples() {
-                true => match sample(Some(&labels), 5) {
-                    Ok(negatives) => negatives,
-                    Err(TrainError::Sampling(e)) => {
-                        return Ok(StepResult::Diverged(e.to_string()));
-                    }
-                    Err(e) => return Err(e),
-                },
-                false => None,
-            };
-            (adversarial, negatives, joint_negatives)
-        };
-
-        let model = self.model.take().expect("model present");
-        let sample_model = match self.config.sampler.batch_norm {
-            SampleBatchNorm::RunningStatistics if loss.needs_samples() => {
-                Some(model.with_frozen_batch_norm())
-            }
-            _ => None,
-        };
-        let parts = loss
-            .loss(
-                |x| model.forward(x),
-                |x| sample_model.as_ref().unwrap_or(&model).forward(x),
-                ObjectiveInputs {
-                    images,
-                    labels,
-                    adversarial,
-                    samples: negatives.as_ref().map(|(_, samples)| samples.clone()),
-                    joint_samples: joint_negatives.as_ref().map(|(_, samples)| samples.clone()),
-                },
-            )
-            .map_err(|e| TrainError::Config(e.to_string()))?;
-        drop(sample_model);
-        let total = f64::from(parts.total.clone().into_scalar::<f32>());
-        let mut values = BTreeMap::from([("loss".to_string(), total)]);
-        for (name, value) in &parts.parts {
-            values.insert(
-                name.to_string(),
-                f64::from(value.clone().into_scalar::<f32>()),
-            );
-        }
-        let fault = self.fault_at == Some(self.state.global_step);
-        if fault {
-            self.fault_at = None;
-        }
-        let reason = if fault || values.values().any(|v| !v.is_finite()) {
-            Some(format!(
-                "non-finite loss at step {}{}",
-                self.state.global_step,
-                if fault { " (injected)" } else { "" }
-            ))
-        } else {
-            values
-                .iter()
-                .find(|(name, v)| {
-                    name.starts_with("e_") && v.abs() > self.config.guard.energy_bound
-                })
-                .map(|(name, v)| {
-                    format!(
-                        "|{name}| = {v:.3e} exceeds guard.energy_bound {:.3e} at step {}",
-                        self.config.guard.energy_bound, self.state.global_step
-                    )
-                })
-        };
-        if let Some(reason) = reason {
-            self.model = Some(model);
-            return Ok(StepResult::Diverged(reason));
-        }
-        let grads = GradientsParams::from_grads(parts.total.backward(), &model);
-        self.model = Some(self.optimizer.step(lr, model, grads));
-        if let Some(buffer) = self.buffer.as_mut() {
-            for (draw, samples) in negatives.into_iter().chain(joint_negatives) {
-                buffer.write_back(&draw.slots, samples);
-            }
-        }
-        Ok(StepResult::Done(values, total))
     }
 
     fn rollback(

@@ -1,0 +1,195 @@
+//! Data-parallel training (`Trainer::data_parallel`, `jeat train --devices`): a batch split over
+//! two devices reaches the weights one device reaches, batch-norm running statistics are the
+//! shares' weighted mean, and a two-device run stopped mid-epoch resumes exactly.
+//!
+//! The two devices are the test device and the CPU backend: on flex, two copies of the model
+//! working at the same time on the CPU (the sharding, gathering and merging are the same code a
+//! multi-GPU run takes); with `JEAT_TEST_BACKEND=wgpu`, wgpu and flex, so the gradients cross
+//! backends as they cross GPUs.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::prelude::*;
+use jeat_models::Model;
+use jeat_train::presets::preset;
+use jeat_train::{TrainConfig, Trainer};
+use std::path::Path;
+
+fn devices() -> Vec<Device> {
+    vec![jeat_core::testing::device(), Device::flex()]
+}
+
+fn config(method: &str) -> TrainConfig {
+    let mut config = preset(&format!("smoke-{method}"), None).unwrap();
+    config.training.epochs = 2;
+    config.training.checkpoint_every = 4;
+    config.data.synthetic.as_mut().unwrap().train = 256 + 64;
+    config
+}
+
+/// Every float of `model` (parameters, then running statistics where there are any), with the
+/// name of the module it belongs to, in visiting order.
+fn tensors(model: &Model) -> Vec<(String, Vec<f32>)> {
+    struct Collect {
+        path: Vec<String>,
+        values: Vec<(String, Vec<f32>)>,
+    }
+    impl ModuleVisitor for Collect {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let values = param
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec()
+                .unwrap();
+            self.values.push((self.path.join("."), values));
+        }
+    }
+    let mut collect = Collect {
+        path: Vec::new(),
+        values: Vec::new(),
+    };
+    model.valid().visit(&mut collect);
+    collect.values
+}
+
+fn max_difference(a: &[(String, Vec<f32>)], b: &[(String, Vec<f32>)]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|((_, x), (_, y))| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+        .fold(0.0, f32::max)
+}
+
+/// `steps` steps of `config` in `dir` on one device or on [`devices`].
+fn train(config: TrainConfig, dir: &Path, steps: usize, parallel: bool) -> Vec<(String, Vec<f32>)> {
+    let mut trainer = Trainer::create(config, dir, &jeat_core::testing::device(), false).unwrap();
+    if parallel {
+        let split = trainer.data_parallel(&devices()).unwrap();
+        assert_eq!(split, "batch 32 split 16 + 16 over 2 devices");
+    }
+    trainer.stop_after(steps);
+    trainer.run(&mut |_| {}).unwrap();
+    tensors(trainer.model())
+}
+
+/// Standard and PGD training (the inner attack's random start is drawn for the whole batch, so
+/// each point is attacked as on one device): after 5 steps on two devices the weights are one
+/// device's to rounding (1e-5; the sums run in another order). The weights moved by far more
+/// than that, so a gradient summed without its shares' weights, or one share's alone, fails.
+#[test]
+fn two_devices_reach_the_weights_of_one() {
+    for method in ["standard", "pgd-at"] {
+        let dir = tempfile::tempdir().unwrap();
+        let initial = train(config(method), &dir.path().join("initial"), 0, false);
+        let one = train(config(method), &dir.path().join("one"), 5, false);
+        let two = train(config(method), &dir.path().join("two"), 5, true);
+        let moved = max_difference(&initial, &one);
+        let difference = max_difference(&one, &two);
+        eprintln!("{method}: weights moved by up to {moved}; two devices vs one: {difference}");
+        assert!(
+            moved > 1e-3,
+            "{method}: training moved the weights by {moved} only"
+        );
+        assert!(
+            difference <= 1e-5,
+            "{method}: two devices differ from one by up to {difference}"
+        );
+    }
+}
+
+/// A batch-norm network: the first batch-norm layer sees the same inputs on any split, and its
+/// running mean after a step is the full batch's (the shares' means weighted by their size),
+/// not the first device's share alone.
+#[test]
+fn batch_norm_running_means_are_the_shares_weighted_mean() {
+    let mut config = config("standard");
+    config.model.arch = "wrn-10-1".into();
+    let dir = tempfile::tempdir().unwrap();
+    let initial = train(config.clone(), &dir.path().join("initial"), 0, false);
+    let one = train(config.clone(), &dir.path().join("one"), 1, false);
+    let two = train(config, &dir.path().join("two"), 1, true);
+    let first_mean = |tensors: &[(String, Vec<f32>)]| {
+        tensors
+            .iter()
+            .find(|(name, _)| name.ends_with("running_mean"))
+            .expect("a running mean")
+            .1
+            .clone()
+    };
+    let (initial, one, two) = (first_mean(&initial), first_mean(&one), first_mean(&two));
+    let moved = initial
+        .iter()
+        .zip(&one)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    let difference = one
+        .iter()
+        .zip(&two)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    eprintln!("first running mean moved by up to {moved}; two devices vs one: {difference}");
+    assert!(moved > 1e-3, "the running mean moved by {moved} only");
+    assert!(
+        difference <= 1e-5,
+        "the running means differ by up to {difference}"
+    );
+}
+
+/// JEAT on two devices (the inner attack, SGLD chains from the replay buffer on each device's
+/// share, the buffer written back whole): a run stopped mid-epoch and resumed on the same two
+/// devices ends with the weights of an uninterrupted two-device run (bit for bit on flex).
+#[test]
+fn a_stopped_two_device_run_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = jeat_core::testing::device();
+    let whole = dir.path().join("whole");
+    let mut trainer = Trainer::create(config("jeat"), &whole, &device, false).unwrap();
+    trainer.data_parallel(&devices()).unwrap();
+    trainer.run(&mut |_| {}).unwrap();
+
+    let parts = dir.path().join("parts");
+    let mut first = Trainer::create(config("jeat"), &parts, &device, false).unwrap();
+    first.data_parallel(&devices()).unwrap();
+    first.stop_after(11);
+    assert!(!first.run(&mut |_| {}).unwrap().state.finished);
+    let mut resumed = Trainer::resume(&parts, &device, None).unwrap();
+    resumed.data_parallel(&devices()).unwrap();
+    assert_eq!(resumed.state().global_step, 8);
+    assert!(resumed.run(&mut |_| {}).unwrap().state.finished);
+    assert!(parts.join("checkpoints/last/buffer.safetensors").is_file());
+
+    let load = |run: &Path| {
+        let (model, _, _) =
+            jeat_models::checkpoint::load_model(&run.join("final.safetensors"), None, &device)
+                .unwrap();
+        tensors(&model)
+    };
+    let difference = max_difference(&load(&whole), &load(&parts));
+    let tolerance = match jeat_core::testing::TestBackend::from_env().deterministic() {
+        true => 0.0,
+        false => 1e-3,
+    };
+    assert!(
+        difference <= tolerance,
+        "resumed vs uninterrupted: the weights differ by up to {difference}"
+    );
+}
+
+#[test]
+fn data_parallelism_refuses_no_devices_and_a_batch_smaller_than_the_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config("standard");
+    config.training.batch_size = 1;
+    let mut trainer =
+        Trainer::create(config, dir.path(), &jeat_core::testing::device(), false).unwrap();
+    let err = trainer.data_parallel(&devices()).unwrap_err().to_string();
+    assert!(err.contains("cannot be split over 2 devices"), "{err}");
+    let err = trainer.data_parallel(&[]).unwrap_err().to_string();
+    assert!(err.contains("at least one device"), "{err}");
+}
