@@ -144,7 +144,7 @@ impl Trainer {
         let mut results = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             match outcome {
-                Ok(ShareOutcome::Done(result)) => results.push(result),
+                Ok(ShareOutcome::Done(result)) => results.push(*result),
                 Ok(ShareOutcome::Diverged(reason)) => {
                     self.model = Some(model);
                     return Ok(StepResult::Diverged(reason));
@@ -279,7 +279,7 @@ pub struct ShareResult {
 /// A share's result, or why its chains diverged.
 pub enum ShareOutcome {
     /// The loss and gradient.
-    Done(ShareResult),
+    Done(Box<ShareResult>),
     /// SGLD met a non-finite energy or gradient (the guard rolls back).
     Diverged(String),
 }
@@ -368,10 +368,10 @@ pub fn share_gradient(
         false => parts.total * share.weight,
     };
     let grads = GradientsParams::from_grads(total.backward(), model);
-    Ok(ShareOutcome::Done(ShareResult {
+    Ok(ShareOutcome::Done(Box::new(ShareResult {
         values,
         grads,
         samples,
         joint_samples,
-    }))
+    })))
 }
