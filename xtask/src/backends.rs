@@ -1,10 +1,12 @@
-//! `cargo xtask check-backends`: the GPU backends must at least compile.
+//! `cargo xtask check-backends`: the GPU backends must at least compile, and the optional
+//! `dashboard` feature must compile and pass its test.
 
 use crate::cargo::cargo;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
-/// `cargo check` of the binary with each GPU feature that can be compiled here.
+/// `cargo check` of the binary with each GPU feature that can be compiled here; the dashboard's
+/// test.
 pub fn check_backends(root: &Path) -> Result<()> {
     cargo(
         root,
@@ -15,6 +17,20 @@ pub fn check_backends(root: &Path) -> Result<()> {
             "--no-default-features",
             "--features",
             "wgpu",
+        ],
+    )?;
+    // Not in `cargo xtask test`: burn-train's terminal UI would lengthen every cold CI build.
+    cargo(
+        root,
+        &[
+            "test",
+            "-p",
+            "jeat-cli",
+            "--features",
+            "dashboard",
+            "--bin",
+            "jeat",
+            "dashboard",
         ],
     )?;
     check_cuda(root)

@@ -74,7 +74,8 @@ enum Task {
         #[arg(long)]
         devices: Option<String>,
     },
-    /// Compiles (`cargo check`) the `jeat` binary with each GPU backend feature.
+    /// Compiles (`cargo check`) the `jeat` binary with each GPU backend feature, and tests the
+    /// `dashboard` feature.
     CheckBackends,
     /// The prepared check for a GPU machine (`--backend wgpu`, the default here, or `cuda`):
     /// builds `jeat` in release mode, runs the GPU-path tests, then times a WRN-34-10 batch-128

@@ -4,6 +4,8 @@ mod args;
 mod attack_cmd;
 mod backend;
 mod bench_cmd;
+#[cfg(feature = "dashboard")]
+mod dashboard;
 mod data_cmd;
 mod generate_cmd;
 mod model_cmd;

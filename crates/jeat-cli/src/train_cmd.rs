@@ -5,7 +5,7 @@ use crate::backend::Backend;
 use anyhow::{Result, bail};
 use clap::Args;
 use jeat_train::presets::preset;
-use jeat_train::{Event, TrainConfig, Trainer};
+use jeat_train::{Event, Outcome, TrainConfig, Trainer};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -37,6 +37,11 @@ pub struct TrainArgs {
     /// `--device`.
     #[arg(long, value_delimiter = ',')]
     devices: Option<Vec<usize>>,
+    /// Live progress in burn-train's terminal dashboard (plots of the loss, learning rate,
+    /// validation accuracies and energies; `q` stops at the next step with a checkpoint).
+    /// Needs a terminal and a jeat built with the `dashboard` feature.
+    #[arg(long)]
+    dashboard: bool,
     /// Print the resolved configuration as TOML and exit.
     #[arg(long)]
     print_config: bool,
@@ -70,6 +75,9 @@ pub fn run(args: TrainArgs, backend: Backend, index: Option<usize>) -> Result<()
         Some(indices) => backend.data_parallel_devices(indices)?,
         None => vec![backend.device(index)?],
     };
+    if args.dashboard {
+        dashboard_ready()?;
+    }
     let device = devices[0].clone();
     let mut trainer = match (&args.resume, config) {
         (Some(dir), given) => Trainer::resume(dir, &device, given.as_ref())?,
@@ -84,6 +92,36 @@ pub fn run(args: TrainArgs, backend: Backend, index: Option<usize>) -> Result<()
     if devices.len() > 1 {
         eprintln!("data parallel: {}", trainer.data_parallel(&devices)?);
     }
+    let outcome = match args.dashboard {
+        true => with_dashboard(&mut trainer)?,
+        false => with_progress_bar(&mut trainer)?,
+    };
+    let selection = match trainer.config().evaluation.select_by {
+        jeat_train::config::Selection::Robust => "PGD",
+        jeat_train::config::Selection::Clean => "clean",
+    };
+    match (&outcome.best, &outcome.last) {
+        (Some(best), Some(last)) => println!(
+            "finished: best {} (validation {selection} accuracy {:.2} %), final {}",
+            best.display(),
+            outcome.state.best.map(|b| b.0).unwrap_or(0.0),
+            last.display()
+        ),
+        _ => println!(
+            "stopped at step {} (checkpointed; `jeat train --resume {}` continues)",
+            outcome.state.global_step,
+            args.resume
+                .as_ref()
+                .or(args.out.as_ref())
+                .expect("clap requires --out or --resume")
+                .display()
+        ),
+    }
+    Ok(())
+}
+
+/// Trains with a progress bar and one line per epoch and rollback on stderr.
+fn with_progress_bar(trainer: &mut Trainer) -> Result<Outcome> {
     let mut bar = None;
     let outcome = trainer.run(&mut |event| match event {
         Event::Started {
@@ -142,19 +180,40 @@ pub fn run(args: TrainArgs, backend: Backend, index: Option<usize>) -> Result<()
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let selection = match trainer.config().evaluation.select_by {
-        jeat_train::config::Selection::Robust => "PGD",
-        jeat_train::config::Selection::Clean => "clean",
-    };
-    match (&outcome.best, &outcome.last) {
-        (Some(best), Some(last)) => println!(
-            "finished: best {} (validation {selection} accuracy {:.2} %), final {}",
-            best.display(),
-            outcome.state.best.map(|b| b.0).unwrap_or(0.0),
-            last.display()
-        ),
-        _ => println!("stopped at step {}", outcome.state.global_step),
-    }
-    Ok(())
+    Ok(outcome)
 }
 
+/// Trains with burn-train's terminal dashboard; its quit key stops at the next step with a
+/// checkpoint there.
+#[cfg(feature = "dashboard")]
+fn with_dashboard(trainer: &mut Trainer) -> Result<Outcome> {
+    let (mut dashboard, request, interrupter) =
+        crate::dashboard::Terminal::open(trainer.config().training.epochs)?;
+    trainer.stop_on_request(request.clone());
+    let outcome = trainer.run(&mut |event| {
+        dashboard.show(&event);
+        crate::dashboard::forward_stop(&interrupter, &request);
+    });
+    dashboard.finish();
+    Ok(outcome?)
+}
+
+#[cfg(not(feature = "dashboard"))]
+fn with_dashboard(_: &mut Trainer) -> Result<Outcome> {
+    dashboard_ready()?;
+    unreachable!("dashboard_ready refuses without the feature")
+}
+
+/// Whether `--dashboard` can be shown, checked before a run directory is touched.
+#[cfg(feature = "dashboard")]
+fn dashboard_ready() -> Result<()> {
+    crate::dashboard::require_terminal()
+}
+
+#[cfg(not(feature = "dashboard"))]
+fn dashboard_ready() -> Result<()> {
+    bail!(
+        "this jeat was built without the dashboard: build it with `--features dashboard` \
+         (burn-train's terminal UI), or leave out --dashboard for the progress bar"
+    )
+}

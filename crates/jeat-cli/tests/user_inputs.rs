@@ -305,6 +305,31 @@ fn set_overrides_one_key_and_a_misspelt_key_names_the_right_one() {
     assert!(stderr.contains("objective.attack.steps"), "{stderr}");
 }
 
+/// `--dashboard` where it cannot be shown (a jeat built without the feature, or stdout a pipe,
+/// as here) is a one-line error given before the run directory is touched: an existing run
+/// asked to be overwritten is still there.
+#[test]
+fn a_dashboard_that_cannot_be_shown_is_refused_before_the_run_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    std::fs::create_dir(&run_dir).unwrap();
+    let kept = run_dir.join("config.toml");
+    std::fs::write(&kept, "earlier run").unwrap();
+    let (ok, _, stderr) = run(jeat().args([
+        "train",
+        "--preset",
+        "smoke-standard",
+        "--out",
+        run_dir.to_str().unwrap(),
+        "--overwrite",
+        "--dashboard",
+    ]));
+    assert!(!ok);
+    assert!(stderr.contains("dashboard"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "earlier run");
+}
+
 /// The FID weights, or `None` where the tests on real data are skipped explicitly.
 fn inception_weights() -> Option<PathBuf> {
     let root = std::env::var_os("JEAT_DATA")

@@ -21,6 +21,8 @@ use jeat_models::{Model, ModelSpec};
 use jeat_sampling::{ClassGaussians, ReplayBuffer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 mod step;
@@ -96,6 +98,7 @@ pub struct Trainer {
     log: MetricsLog,
     fault_at: Option<usize>,
     stop_after: Option<usize>,
+    stop_request: Option<Arc<AtomicBool>>,
 }
 
 enum StepResult {
@@ -239,6 +242,7 @@ impl Trainer {
             log: MetricsLog::new(run),
             fault_at: None,
             stop_after: None,
+            stop_request: None,
         })
     }
 
@@ -281,6 +285,12 @@ impl Trainer {
     /// right after its last checkpoint.
     pub fn stop_after(&mut self, steps: usize) {
         self.stop_after = Some(steps);
+    }
+
+    /// Stops at the next step once `request` is set (by a signal handler, a dashboard's quit
+    /// key), after writing a checkpoint there: `Trainer::resume` continues from that very step.
+    pub fn stop_on_request(&mut self, request: Arc<AtomicBool>) {
+        self.stop_request = Some(request);
     }
 
     /// The run's state.
@@ -332,7 +342,8 @@ impl Trainer {
         Ok(())
     }
 
-    /// Trains until the configured epochs are done (or [`Trainer::stop_after`]).
+    /// Trains until the configured epochs are done (or [`Trainer::stop_after`], or a stop
+    /// request: [`Trainer::stop_on_request`]).
     pub fn run(&mut self, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, TrainError> {
         let steps_per_epoch = self.steps_per_epoch();
         let epochs = self.config.training.epochs;
@@ -365,6 +376,14 @@ impl Trainer {
                 ));
             }
             if self.state.step_in_epoch < steps_per_epoch {
+                if self
+                    .stop_request
+                    .as_ref()
+                    .is_some_and(|request| request.load(Ordering::Relaxed))
+                {
+                    self.checkpoint()?;
+                    return Ok(self.outcome());
+                }
                 let indices = {
                     let (_, order) = order.as_ref().expect("set above");
                     let bs = self.config.training.batch_size;

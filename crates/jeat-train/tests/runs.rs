@@ -82,6 +82,46 @@ fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
     }
 }
 
+/// A stop request (what `jeat train --dashboard`'s quit key sends) ends the run at the next
+/// step with a checkpoint there, not at the last periodic one, and the resumed run ends with the
+/// weights of an uninterrupted one.
+#[test]
+fn a_stop_request_checkpoints_where_it_stops_and_the_run_resumes_exactly() {
+    let device = jeat_core::testing::device();
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    Trainer::create(config("standard"), &whole, &device, false)
+        .unwrap()
+        .run(&mut |_| {})
+        .unwrap();
+
+    let parts = dir.path().join("parts");
+    let mut first = Trainer::create(config("standard"), &parts, &device, false).unwrap();
+    let request = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    first.stop_on_request(request.clone());
+    let stopped = first
+        .run(&mut |event| {
+            // Step 6 is two steps past the periodic checkpoint at step 4.
+            if let Event::Step { global_step: 6, .. } = event {
+                request.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+        .unwrap();
+    assert!(!stopped.state.finished);
+    assert_eq!(stopped.state.global_step, 6, "stops at the next step");
+    let mut resumed = Trainer::resume(&parts, &device, None).unwrap();
+    assert_eq!(resumed.state().global_step, 6, "resumes where it stopped");
+    assert!(resumed.run(&mut |_| {}).unwrap().state.finished);
+    let difference = max_difference(
+        &parts.join("final.safetensors"),
+        &whole.join("final.safetensors"),
+    );
+    assert_same_weights(
+        difference,
+        "stopped on request and resumed vs uninterrupted",
+    );
+}
+
 #[test]
 fn two_runs_with_one_seed_are_identical() {
     let device = jeat_core::testing::device();
