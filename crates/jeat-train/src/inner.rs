@@ -84,35 +84,9 @@ fn constraint(attack: &InnerAttack) -> Constraint {
     })
 }
 
-/// Negative samples: a draw from the buffer advanced by SGLD, on `E(x)` (`labels` `None`:
-/// `sampler.batch_size` or `batch` samples) or, for JEM's `p(x, y)` term, on `E(x, y)` from the
-/// class-conditional buffer, one per label of `labels` `[B]`. The buffer itself is not touched;
-/// write the result back once the step that used it is accepted.
-#[allow(clippy::too_many_arguments)]
-pub fn negative_samples(
-    model: &dyn Classifier,
-    buffer: &ReplayBuffer,
-    seeds: Option<&ClassGaussians>,
-    sampler: &SamplerConfig,
-    batch: usize,
-    labels: Option<&Tensor<1, Int>>,
-    seed: u64,
-    device: &Device,
-) -> Result<(Draw, Tensor<4>), TrainError> {
-    let draw = draw_chains(buffer, seeds, sampler, batch, labels, seed, device)?;
-    let samples = advance_chains(
-        model,
-        sampler,
-        draw.images.clone(),
-        labels.cloned(),
-        chain_seed(seed, 0),
-    )?;
-    Ok((draw, samples))
-}
-
-/// The chains' starting points of [`negative_samples`]: `sampler.batch_size` or `batch` of them
-/// from the buffer (`labels` `None`), or one per label of `labels` `[B]` from the
-/// class-conditional buffer.
+/// The starting points of a step's negative samples (advanced by [`advance_chains`], written
+/// back once the step is accepted): `sampler.batch_size` or `batch` of them from the buffer
+/// (`labels` `None`), or one per label of `labels` `[B]` from the class-conditional buffer.
 pub fn draw_chains(
     buffer: &ReplayBuffer,
     seeds: Option<&ClassGaussians>,
