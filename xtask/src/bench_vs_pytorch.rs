@@ -21,7 +21,7 @@ const MICRO: [&str; 6] = [
 ];
 const AUTOATTACK: &str = "autoattack-500";
 const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
-const SETUP: &str = "python3 -m venv venv && venv/bin/pip install torch safetensors numpy \
+pub const SETUP: &str = "python3 -m venv venv && venv/bin/pip install torch safetensors numpy \
                      git+https://github.com/fra31/auto-attack, then JEAT_PYTHON=venv/bin/python";
 
 /// Runs the chosen workloads (all when `workloads` is empty), `repeats` timed runs each.
@@ -76,7 +76,9 @@ pub fn run(root: &Path, backend: Backend, workloads: &[String], repeats: usize) 
             weights.display().to_string(),
         ];
         let (pytorch_s, layout) = match &python {
-            Some(python) => pytorch_median(root, python, workload, &extra)?,
+            Some(python) => pytorch_side(root, python, workload, &extra)
+                .map(|side| (side.median_s, side.layout))
+                .unwrap_or_default(),
             None => (None, String::new()),
         };
         rows.push(Row {
@@ -101,15 +103,25 @@ struct Row {
     note: String,
 }
 
-/// PyTorch's median for `workload` and the layout it ran in, by bench_workloads.py; `None`
-/// with a line saying so where the script fails (a missing package or weights file).
-fn pytorch_median(
+/// What bench_workloads.py measured for one workload.
+pub struct PytorchSide {
+    pub median_s: Option<f64>,
+    /// The layout that was faster.
+    pub layout: String,
+    /// The peak bytes PyTorch's CUDA allocator reserved (CUDA only).
+    pub peak_bytes_reserved: Option<u64>,
+}
+
+/// Runs bench_workloads.py on `workload` with `extra` arguments; `None` with a line saying so
+/// where the script fails (a missing package, weights file or CUDA device).
+pub fn pytorch_side(
     root: &Path,
     python: &Path,
     workload: &str,
     extra: &[String],
-) -> Result<(Option<f64>, String)> {
+) -> Option<PytorchSide> {
     let json = root.join(format!("target/bench-vs-pytorch/{workload}.pytorch.json"));
+    let _ = std::fs::create_dir_all(root.join("target/bench-vs-pytorch"));
     let ran = Command::new(python)
         .arg(root.join("xtask/python/bench_workloads.py"))
         .args(["--workloads", workload])
@@ -119,22 +131,23 @@ fn pytorch_median(
         .current_dir(root)
         .status()
         .is_ok_and(|s| s.success());
-    if !ran {
+    let entry = ran.then(|| read_json(&json).ok()).flatten();
+    let Some(entry) = entry.map(|all| all["workloads"][workload].clone()) else {
         println!(
             "xtask: the PyTorch side of {workload} did not run (see its error above; {SETUP})"
         );
-        return Ok((None, String::new()));
-    }
-    let entry = &read_json(&json)?["workloads"][workload];
-    Ok((
-        entry["median_s"].as_f64(),
-        entry["layout"].as_str().unwrap_or("").to_string(),
-    ))
+        return None;
+    };
+    Some(PytorchSide {
+        median_s: entry["median_s"].as_f64(),
+        layout: entry["layout"].as_str().unwrap_or("").to_string(),
+        peak_bytes_reserved: entry["device_bytes_reserved_peak"].as_u64(),
+    })
 }
 
 /// A python that can import torch: `$JEAT_PYTHON`, then the workspace's `venv/bin/python`,
 /// then `python3`.
-fn torch_python(root: &Path) -> Option<PathBuf> {
+pub fn torch_python(root: &Path) -> Option<PathBuf> {
     let candidates = std::env::var_os("JEAT_PYTHON")
         .map(PathBuf::from)
         .into_iter()
@@ -180,7 +193,7 @@ fn autoattack(root: &Path, jeat: &Path, backend: Backend, python: Option<&Path>)
     let pytorch_s = match python {
         Some(python) => {
             let extra = ["--fashion-mnist".to_string(), FASHION_MNIST.to_string()];
-            pytorch_median(root, python, AUTOATTACK, &extra)?.0
+            pytorch_side(root, python, AUTOATTACK, &extra).and_then(|side| side.median_s)
         }
         None => None,
     };

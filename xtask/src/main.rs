@@ -80,8 +80,8 @@ enum Task {
     /// The prepared check for a GPU machine (`--backend wgpu`, the default here, or `cuda`):
     /// builds `jeat` in release mode, runs the GPU-path tests, then times a WRN-34-10 batch-128
     /// PGD-10 training iteration, an SGLD step, Inception forwards and AutoAttack on 20 points
-    /// of a WRN-16-4, with the device memory reserved: a Markdown table and
-    /// target/gpu-check.json.
+    /// of a WRN-16-4, with the device memory reserved, beside the same in PyTorch on CUDA
+    /// where a python with CUDA torch is found: a Markdown table and target/gpu-check.json.
     GpuCheck {
         /// Tiny shapes and the quick tests, with the debug test build (what CI runs on lavapipe).
         #[arg(long)]
