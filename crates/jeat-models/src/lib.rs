@@ -13,11 +13,15 @@
 //! - [`checkpoint`] — PyTorch (`.pt`/`.pth`, zip and legacy) and safetensors in, safetensors out,
 //!   with the reference implementations' parameter names.
 //!
-//! No backend is named here: models live on whatever `Device` they are built on.
+//! No backend is named here: models live on whatever `Device` they are built on. The optional
+//! `flex-kernels` feature (on in the `jeat` binary's `flex` feature) adds [`flex_pool`], a faster
+//! pooling kernel the MNIST CNN uses on the flex CPU backend in inference.
 
 pub mod checkpoint;
 pub mod classifier;
 pub mod error;
+#[cfg(feature = "flex-kernels")]
+pub mod flex_pool;
 pub mod mnist_cnn;
 pub mod normalization;
 pub mod pickle;

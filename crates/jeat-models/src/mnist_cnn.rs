@@ -61,11 +61,21 @@ impl MnistCnn {
     /// Logits `[B, K]` of images `[B, C, H, W]` in [0, 1].
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.normalization.forward(images);
-        let x = self.pool.forward(relu(self.conv1.forward(x)));
-        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        let x = self.max_pool(relu(self.conv1.forward(x)));
+        let x = self.max_pool(relu(self.conv2.forward(x)));
         // Flatten in PyTorch's (C, H, W) order so imported weights line up.
         let x: Tensor<2> = x.flatten(1, 3);
         self.linear2.forward(relu(self.linear1.forward(x)))
+    }
+
+    /// 2×2 max pooling: flex's own kernel in inference where `flex-kernels` is on (same values,
+    /// a fraction of the time), burn's pooling otherwise.
+    fn max_pool(&self, x: Tensor<4>) -> Tensor<4> {
+        #[cfg(feature = "flex-kernels")]
+        if let Some(pooled) = crate::flex_pool::max_pool_2x2(&x) {
+            return pooled;
+        }
+        self.pool.forward(x)
     }
 
     /// The number of classes.
