@@ -199,3 +199,24 @@ fn objectives_read_from_toml_with_defaults_and_refuse_unknown_keys() {
         .to_string();
     assert!(err.contains("pretrained"), "{err}");
 }
+
+/// JEM's chains are unclamped by default; only the cpu profile's energy-based methods clamp
+/// them (unclamped, cpu-jem diverged), and the other methods' configs stay what they were.
+#[test]
+fn only_the_cpu_profiles_energy_based_methods_clamp_their_chains() {
+    for profile in Profile::ALL {
+        for method in TrainingMethod::ALL {
+            let pretrained = method
+                .starts_from()
+                .map(|_| std::path::PathBuf::from("pgd-at.safetensors"));
+            let config = profile.config(method, pretrained).unwrap();
+            let expected = profile == Profile::Cpu && method.energy_based();
+            assert_eq!(
+                config.sampler.sgld.clamp,
+                expected,
+                "{}-{method}",
+                profile.name()
+            );
+        }
+    }
+}
