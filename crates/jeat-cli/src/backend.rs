@@ -102,12 +102,16 @@ impl Backend {
 
     /// The devices of this backend on this machine, as burn enumerates them.
     #[cfg_attr(
-        not(any(feature = "wgpu", feature = "cuda", feature = "rocm")),
+        not(all(
+            feature = "flex",
+            any(feature = "wgpu", feature = "cuda", feature = "rocm")
+        )),
         allow(unused_variables, unreachable_code)
     )]
     pub fn devices_found(self) -> Vec<Device> {
         use burn::tensor::DeviceType;
         let kind: DeviceType = match self {
+            #[cfg(feature = "flex")]
             Self::Flex => return vec![Device::flex()],
             #[cfg(feature = "wgpu")]
             Self::Wgpu => DeviceType::Wgpu,
