@@ -71,13 +71,18 @@ fn unknown_keys_and_wrong_types_name_the_key_and_the_line() {
     );
 }
 
+/// The `pgd-at` checkpoint a method's preset starts from, where it needs one.
+fn pretrained_for(method: TrainingMethod) -> Option<std::path::PathBuf> {
+    method
+        .starts_from()
+        .map(|_| std::path::PathBuf::from("pgd-at.safetensors"))
+}
+
 #[test]
 fn every_preset_is_valid_and_unknown_ones_list_the_choices() {
     for profile in Profile::ALL {
         for method in TrainingMethod::ALL {
-            let pretrained = method
-                .starts_from()
-                .map(|_| std::path::PathBuf::from("pgd-at.safetensors"));
+            let pretrained = pretrained_for(method);
             let name = format!("{}-{method}", profile.name());
             let config = preset(&name, pretrained.clone()).unwrap();
             assert_eq!(config.objective.method(), method);
@@ -206,9 +211,7 @@ fn objectives_read_from_toml_with_defaults_and_refuse_unknown_keys() {
 fn only_the_cpu_profiles_energy_based_methods_clamp_their_chains() {
     for profile in Profile::ALL {
         for method in TrainingMethod::ALL {
-            let pretrained = method
-                .starts_from()
-                .map(|_| std::path::PathBuf::from("pgd-at.safetensors"));
+            let pretrained = pretrained_for(method);
             let config = profile.config(method, pretrained).unwrap();
             let expected = profile == Profile::Cpu && method.energy_based();
             assert_eq!(
