@@ -115,7 +115,7 @@ fn brief_training_on_real_fashion_mnist_shows_the_expected_robustness_and_sample
     let (robust, _) = train(config("pgd-at", 8_000, 1), dir.path());
 
     // PGD-20 and APGD-CE on the same points; the whole AutoAttack on the plain model (on the
-    // robust one it costs minutes: docs/results/cpu has it on 500 points).
+    // robust one it costs minutes: docs/results/cpu has it on 1,000 points, 25 min for pgd-at).
     let points = test.take(100);
     let mut pgd = Vec::new();
     for (name, model) in [("standard", &standard), ("pgd-at", &robust)] {
