@@ -16,6 +16,23 @@ pub enum AttackError {
         /// Largest value found.
         max: f32,
     },
+    /// A label the model has no class for.
+    #[error(
+        "point {index} has label {label}, but the model has {classes} classes (labels 0 to {last}): \
+         are the labels and the checkpoint from the same dataset?",
+        last = classes - 1
+    )]
+    LabelOutOfRange {
+        /// The point's index in the source (the first such point).
+        index: usize,
+        /// Its label.
+        label: usize,
+        /// The model's number of classes.
+        classes: usize,
+    },
+    /// No points to evaluate.
+    #[error("no points to evaluate: the image set is empty")]
+    NoPoints,
     /// A chain met a non-finite loss or gradient and was told to stop.
     #[error(
         "non-finite {what} at step {step} on {points} point(s); the state before that step is kept"

@@ -30,6 +30,18 @@ pub fn check_unit_range(images: &Tensor<4>) -> Result<(), AttackError> {
     Ok(())
 }
 
+/// Refuses a label at or above `classes` (the first one, by its point's index in `indices`).
+fn check_labels(indices: &[usize], labels: &[usize], classes: usize) -> Result<(), AttackError> {
+    match indices.iter().zip(labels).find(|(_, l)| **l >= classes) {
+        Some((&index, &label)) => Err(AttackError::LabelOutOfRange {
+            index,
+            label,
+            classes,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// What to evaluate and how.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
@@ -62,8 +74,13 @@ pub struct PointResult {
     pub clean_prediction: usize,
     /// Still robust after the attacks run so far.
     pub robust: bool,
-    /// The attack that fooled it.
+    /// The name of the attack that fooled it.
     pub fooled_by: Option<String>,
+    /// That attack's position in the suite (a suite may name an attack twice: `fgsm,fgsm`, or
+    /// `aa-standard,square`). Absent in state files written before it was recorded, where the
+    /// first attack of that name is meant.
+    #[serde(default)]
+    pub fooled_at: Option<usize>,
     /// The prediction on the adversarial example.
     pub adversarial_prediction: Option<usize>,
     /// The size of that adversarial perturbation in the threat norm.
@@ -267,6 +284,9 @@ pub fn evaluate(
     source: &dyn PointSource,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Report, AttackError> {
+    if source.is_empty() {
+        return Err(AttackError::NoPoints);
+    }
     let protocol = evaluation.suite.protocol_id(&evaluation.threat);
     let batch_size = evaluation.batch_size.max(1);
     let fresh = State {
@@ -332,15 +352,14 @@ pub fn evaluate(
         for (b, chunk) in all.chunks(batch_size).enumerate() {
             let (images, labels) = source.load(chunk);
             check_unit_range(&images)?;
+            let labels_here = jeat_core::host::ints(labels.clone());
+            check_labels(chunk, &labels_here, model.num_classes())?;
             if b == 0 {
                 state.flags = class_flags.clone();
                 state.flags.extend(check_model(model, &images, &labels));
             }
             let predicted = predictions(model.logits(images));
-            for ((&index, label), clean_prediction) in chunk
-                .iter()
-                .zip(jeat_core::host::ints(labels))
-                .zip(predicted)
+            for ((&index, label), clean_prediction) in chunk.iter().zip(labels_here).zip(predicted)
             {
                 state.points.push(PointResult {
                     index,
@@ -348,6 +367,7 @@ pub fn evaluate(
                     clean_prediction,
                     robust: label == clean_prediction,
                     fooled_by: None,
+                    fooled_at: None,
                     adversarial_prediction: None,
                     perturbation: None,
                 });
@@ -422,6 +442,7 @@ pub fn evaluate(
                 }
                 point.robust = false;
                 point.fooled_by = Some(attack.name());
+                point.fooled_at = Some(a);
                 point.adversarial_prediction = Some(predicted[j]);
                 point.perturbation = Some(size);
             }
@@ -452,11 +473,11 @@ fn summarise(evaluation: &Evaluation, state: &State, protocol: String) -> Report
         .count();
     let mut robust = clean;
     let mut attacks = Vec::new();
-    for record in &state.attacks {
+    for (position, record) in state.attacks.iter().enumerate() {
         let fooled: Vec<&PointResult> = state
             .points
             .iter()
-            .filter(|p| p.fooled_by.as_deref() == Some(record.name.as_str()))
+            .filter(|p| fooled_position(p, &state.attacks) == Some(position))
             .collect();
         robust -= fooled.len();
         attacks.push(AttackSummary {
@@ -525,6 +546,15 @@ fn summarise(evaluation: &Evaluation, state: &State, protocol: String) -> Report
         attacks,
         flags,
     }
+}
+
+/// The position in the suite of the attack that fooled `point`: recorded, or, in state files
+/// written before positions were, the first attack of its name.
+fn fooled_position(point: &PointResult, attacks: &[AttackState]) -> Option<usize> {
+    let name = point.fooled_by.as_deref()?;
+    point
+        .fooled_at
+        .or_else(|| attacks.iter().position(|a| a.name == name))
 }
 
 /// The per-point results kept in a state file (for `--out`'s per-point companion).

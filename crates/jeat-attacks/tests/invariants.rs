@@ -219,15 +219,10 @@ fn the_report_equals_a_recount_of_its_per_point_results() {
         .count();
     assert!((report.clean_accuracy - 100.0 * correct as f64 / 40.0).abs() < 1e-9);
 
-    let names: Vec<String> = report.attacks.iter().map(|a| a.name.clone()).collect();
     for (k, attack) in report.attacks.iter().enumerate() {
         let fooled_so_far = results
             .iter()
-            .filter(|p| {
-                p.fooled_by
-                    .as_ref()
-                    .is_some_and(|by| names[..=k].contains(by))
-            })
+            .filter(|p| p.fooled_at.is_some_and(|at| at <= k))
             .count();
         let robust = results
             .iter()
@@ -243,7 +238,9 @@ fn the_report_equals_a_recount_of_its_per_point_results() {
         );
         let by_this = results
             .iter()
-            .filter(|p| p.fooled_by.as_deref() == Some(attack.name.as_str()))
+            .filter(|p| {
+                p.fooled_at == Some(k) && p.fooled_by.as_deref() == Some(attack.name.as_str())
+            })
             .count();
         assert_eq!(attack.fooled, by_this, "{}", attack.name);
     }
@@ -360,4 +357,105 @@ fn images_outside_the_unit_range_are_refused() {
     points.x[3] = 1.5;
     let err = evaluate(&evaluation(None), &model, &points, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("[0, 1]"), "{err}");
+}
+
+fn evaluation_of(suite: &str) -> Evaluation {
+    Evaluation {
+        suite: Suite::parse(suite).unwrap(),
+        ..evaluation(None)
+    }
+}
+
+/// A suite may name an attack twice; each run of it is counted once, by its position. FGSM is
+/// deterministic, so `fgsm,fgsm` is `fgsm`; a repeated PGD runs again from another random
+/// start on the points still robust, so it can only lower the robust accuracy.
+#[test]
+fn an_attack_named_twice_counts_each_fooled_point_once() {
+    let model = model();
+    let points = source(&model, 40);
+    let run = |suite: &str| evaluate(&evaluation_of(suite), &model, &points, &mut |_| {}).unwrap();
+    let (once, twice) = (run("fgsm"), run("fgsm,fgsm"));
+    assert!(
+        once.attacks[0].fooled > 0,
+        "FGSM fooled nothing: the test would prove nothing"
+    );
+    assert_eq!(twice.robust_accuracy, once.robust_accuracy);
+    assert_eq!(twice.attacks[0].fooled, once.attacks[0].fooled);
+    assert_eq!(twice.attacks[1].fooled, 0);
+    assert_eq!(twice.attacks[1].robust_accuracy, once.robust_accuracy);
+
+    let (pgd, pgd_twice) = (run("pgd-5"), run("pgd-5,pgd-5"));
+    assert_eq!(pgd_twice.attacks[0].fooled, pgd.attacks[0].fooled);
+    assert_eq!(pgd_twice.attacks[0].robust_accuracy, pgd.robust_accuracy);
+    let fooled: usize = pgd_twice.attacks.iter().map(|a| a.fooled).sum();
+    let clean = (pgd_twice.clean_accuracy * 40.0 / 100.0).round() as usize;
+    assert!(
+        (pgd_twice.robust_accuracy - 100.0 * (clean - fooled) as f64 / 40.0).abs() < 1e-9,
+        "robust {} %, clean {clean} points, fooled {fooled}",
+        pgd_twice.robust_accuracy
+    );
+    assert!(pgd_twice.robust_accuracy <= pgd.robust_accuracy);
+}
+
+/// A state file written before fooled points recorded their attack's position still counts
+/// each point once, against the first attack of its name.
+#[test]
+fn state_files_without_attack_positions_are_summarised_as_before() {
+    let model = model();
+    let points = source(&model, 40);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let mut evaluation = evaluation(Some(path.clone()));
+    evaluation.keep_adversarial = false;
+    let strip = |mut r: jeat_attacks::runner::Report| {
+        r.attacks.iter_mut().for_each(|a| a.seconds = 0.0);
+        r
+    };
+    let fresh = strip(evaluate(&evaluation, &model, &points, &mut |_| {}).unwrap());
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for point in state["points"].as_array_mut().unwrap() {
+        point.as_object_mut().unwrap().remove("fooled_at");
+    }
+    std::fs::write(&path, state.to_string()).unwrap();
+    let old = strip(evaluate(&evaluation, &model, &points, &mut |_| {}).unwrap());
+    assert_eq!(old.robust_accuracy, fresh.robust_accuracy);
+    assert_eq!(old.attacks, fresh.attacks);
+}
+
+/// An empty set and a label the model has no class for are refused before any attack runs,
+/// naming the first bad point and the class count.
+#[test]
+fn an_empty_set_and_labels_beyond_the_classes_are_refused() {
+    let model = model();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = Random {
+        x: Vec::new(),
+        y: Vec::new(),
+    };
+    let keep = evaluation(Some(dir.path().join("state.json")));
+    let err = evaluate(&keep, &model, &empty, &mut |_| {}).unwrap_err();
+    assert_eq!(err, AttackError::NoPoints);
+
+    let mut points = source(&model, 20);
+    points.y[9] = 99;
+    points.y[15] = 10;
+    let mut stages = Vec::new();
+    let err = evaluate(&evaluation(None), &model, &points, &mut |p| {
+        stages.push(p.stage.to_string())
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        AttackError::LabelOutOfRange {
+            index: 9,
+            label: 99,
+            classes: 10
+        }
+    );
+    assert!(err.to_string().contains("10 classes"), "{err}");
+    assert!(
+        stages.iter().all(|s| s == "clean"),
+        "attacks ran: {stages:?}"
+    );
 }
