@@ -86,10 +86,11 @@ fn method(args: &GenerateArgs) -> Result<Generator> {
 pub fn run(args: GenerateArgs, device: Device) -> Result<()> {
     let method = method(&args)?;
     let (model, spec) = args.model.load(&device)?;
-    let fitted_on = match (&args.images, args.dataset) {
-        (Some(images), _) => Some(images.display().to_string()),
-        (None, Some(dataset)) => Some(format!("{dataset}/train")),
-        (None, None) => None,
+    let fitted_on = match (method.conditional(), &args.images, args.dataset) {
+        (false, _, _) => None,
+        (true, Some(images), _) => Some(images.display().to_string()),
+        (true, None, Some(dataset)) => Some(format!("{dataset}/train")),
+        (true, None, None) => None,
     };
     let seeds = match (method.conditional(), args.dataset, &args.images) {
         (true, _, Some(images)) => {

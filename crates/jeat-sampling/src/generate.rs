@@ -152,6 +152,35 @@ pub struct Request<'a> {
     pub device: &'a Device,
 }
 
+/// Refuses seeds that cannot start every class of a model with `classes` classes and inputs of
+/// `shape` `[C, H, W]`: fitted on images of another shape, or on labels that miss classes (a
+/// class without seeds would start from nothing and come out black).
+pub fn check_seeds(
+    seeds: &ClassGaussians,
+    classes: usize,
+    shape: [usize; 3],
+) -> Result<(), SamplingError> {
+    let fitted = seeds.shape();
+    if [fitted.channels, fitted.height, fitted.width] != shape {
+        return Err(SamplingError::Invalid(format!(
+            "the seeds were fitted on {fitted} images, but the model takes {}x{}x{}",
+            shape[0], shape[1], shape[2]
+        )));
+    }
+    if seeds.num_classes() < classes {
+        let missing: Vec<String> = (seeds.num_classes()..classes)
+            .map(|c| c.to_string())
+            .collect();
+        return Err(SamplingError::Invalid(format!(
+            "the model has {classes} classes, but the seeds were fitted on labels 0 to {}: \
+             class(es) {} have no images to fit seeds on",
+            seeds.num_classes().saturating_sub(1),
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// Generates what `request` asks for with `model` in inference mode, batch by batch, each handed
 /// to `sink` as soon as it is made.
 pub fn generate(
@@ -184,6 +213,9 @@ pub fn generate(
         }
         (_, seeds) => seeds,
     };
+    if let Some(seeds) = seeds.filter(|_| generator.conditional()) {
+        check_seeds(seeds, model.num_classes(), shape)?;
+    }
     for (b, batch) in classes.chunks(batch_size.max(1)).enumerate() {
         let batch_seed = rng::derive(seed, &[b as u64]);
         let generated = match generator {

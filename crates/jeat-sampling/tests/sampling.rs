@@ -222,6 +222,68 @@ fn fitted_seeds_reproduce_class_means_and_covariances() {
     }
 }
 
+/// Logits read off the first pixels: a differentiable classifier of `classes` classes over
+/// 1×2×2 images.
+struct FirstPixels {
+    classes: usize,
+}
+
+impl Classifier for FirstPixels {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        let [batch, ..] = images.dims();
+        images.reshape([batch, 4]).narrow(1, 0, self.classes)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.classes
+    }
+}
+
+/// Seeds fitted on labels that miss a class of the model, or on images of another shape, are
+/// refused before anything is generated (a class without seeds came out all black).
+#[test]
+fn seeds_that_miss_a_class_or_the_shape_are_refused() {
+    let shape = ImageShape::new(1, 2, 2);
+    let pixels: Vec<u8> = (0..6 * 4).map(|v| (v * 10) as u8).collect();
+    let set = ImageSet::new("two classes", shape, 2, pixels, vec![0, 0, 0, 1, 1, 1]).unwrap();
+    let seeds = ClassGaussians::fit(&set, 1e-2).unwrap();
+    let device = jeat_core::testing::device();
+    let generator = jeat_sampling::Generator::santurkar();
+    let request = |shape: [usize; 3]| jeat_sampling::Request {
+        generator: &generator,
+        count: 1,
+        shape,
+        sources: jeat_sampling::generate::Sources {
+            seeds: Some(&seeds),
+            buffer: None,
+        },
+        batch_size: 8,
+        seed: 0,
+        device: &device,
+    };
+    let made = std::cell::Cell::new(0);
+    let mut sink = |_: jeat_sampling::Generated| {
+        made.set(made.get() + 1);
+        Ok(())
+    };
+    let three = FirstPixels { classes: 3 };
+    let err = jeat_sampling::generate::generate(&three, &request([1, 2, 2]), &mut sink)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("3 classes") && err.contains("class(es) 2 "),
+        "{err}"
+    );
+    let two = FirstPixels { classes: 2 };
+    let err = jeat_sampling::generate::generate(&two, &request([3, 2, 2]), &mut sink)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("1x2x2") && err.contains("3x2x2"), "{err}");
+    assert_eq!(made.get(), 0);
+    jeat_sampling::generate::generate(&two, &request([1, 2, 2]), &mut sink).unwrap();
+    assert_eq!(made.get(), 1);
+}
+
 #[test]
 fn a_class_with_too_few_images_is_named() {
     let shape = ImageShape::new(1, 1, 2);
