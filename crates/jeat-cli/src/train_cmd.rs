@@ -13,10 +13,11 @@ pub struct TrainArgs {
     /// A TOML configuration (see `--preset … --print-config` for one to start from).
     #[arg(long, conflicts_with = "preset")]
     config: Option<PathBuf>,
-    /// A preset: <paper|cpu|smoke>-<standard|pgd-at|trades|jem|jeat|prejeat>.
+    /// A preset: <paper|cpu|quick|smoke>-<standard|pgd-at|trades|jem|jeat|prejeat>.
     #[arg(long)]
     preset: Option<String>,
-    /// The pgd-at checkpoint a prejeat preset starts from.
+    /// The checkpoint a prejeat (or jeat) run starts from, a pgd-at one for prejeat; with
+    /// --config it replaces the file's `objective.pretrained`. Refused for the other methods.
     #[arg(long)]
     pretrained: Option<PathBuf>,
     /// The run directory (config, checkpoints, metrics, best and final weights).
@@ -49,8 +50,19 @@ pub struct TrainArgs {
 
 fn config(args: &TrainArgs) -> Result<Option<TrainConfig>> {
     let base = match (&args.config, &args.preset) {
-        (Some(path), _) => TrainConfig::load(path)?,
+        (Some(path), _) => {
+            let mut config = TrainConfig::load(path)?;
+            if let Some(pretrained) = &args.pretrained {
+                config.objective.set_pretrained(pretrained.clone())?;
+            }
+            config
+        }
         (None, Some(name)) => preset(name, args.pretrained.clone())?,
+        (None, None) if args.pretrained.is_some() => {
+            bail!(
+                "--pretrained goes with --config FILE or --preset NAME (a resumed run keeps its own)"
+            )
+        }
         (None, None) if args.sets.is_empty() => return Ok(None),
         (None, None) => bail!("--set changes a configuration: give --config FILE or --preset NAME"),
     };

@@ -1,42 +1,11 @@
 //! What users hand the command line besides datasets and presets: their own image arrays
 //! (`--images`/`--labels`) and configuration overrides (`--set KEY=VALUE`).
 
-use jeat_data::array_writer::{ArrayValues, NamedArray, npy_bytes, write_arrays};
+mod common;
+
+use common::{checkpoint, jeat, npy, points, run};
+use jeat_data::array_writer::{ArrayValues, NamedArray, write_arrays};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn jeat() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_jeat"))
-}
-
-fn run(command: &mut Command) -> (bool, String, String) {
-    let output = command.output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// A `.npy` file's bytes.
-fn npy(values: ArrayValues, shape: &[usize]) -> Vec<u8> {
-    npy_bytes(&NamedArray {
-        name: String::new(),
-        shape: shape.to_vec(),
-        values,
-    })
-}
-
-fn checkpoint() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../jeat-attacks/tests/fixtures/cpu_pgd_at_cnn.safetensors")
-}
-
-fn points(report: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(report.with_extension("points.json")).unwrap();
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    value
-}
 
 #[test]
 fn the_same_images_as_uint8_nchw_npz_or_float_nhwc_npy_are_attacked_identically() {

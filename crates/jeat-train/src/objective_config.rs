@@ -265,6 +265,22 @@ impl ObjectiveConfig {
         }
     }
 
+    /// Makes training start from the checkpoint `path`: for `prejeat` (which needs one) and
+    /// `jeat`; refused for the methods that train from scratch.
+    pub fn set_pretrained(&mut self, path: PathBuf) -> Result<(), TrainError> {
+        match self {
+            Self::Prejeat(c) | Self::Jeat(c) => {
+                c.pretrained = Some(path);
+                Ok(())
+            }
+            other => Err(TrainError::Config(format!(
+                "objective {} trains from scratch and takes no pretrained checkpoint ({}): only jeat and prejeat start from one",
+                other.name(),
+                path.display()
+            ))),
+        }
+    }
+
     /// The checkpoint training starts from, if the method prescribes one.
     pub fn pretrained(&self) -> Option<&PathBuf> {
         match self {

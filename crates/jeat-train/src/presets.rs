@@ -265,7 +265,7 @@ impl std::str::FromStr for Profile {
 }
 
 /// `<profile>-<method>`, e.g. `paper-pgd-at`, `cpu-jeat`, `smoke-standard`. `pretrained` is the
-/// `pgd-at` checkpoint a `prejeat` run starts from.
+/// checkpoint a `prejeat` (or `jeat`) run starts from; refused for the other methods.
 pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, TrainError> {
     let unknown = || {
         TrainError::Config(format!(
@@ -277,7 +277,12 @@ pub fn preset(name: &str, pretrained: Option<PathBuf>) -> Result<TrainConfig, Tr
     let (profile, method) = name.split_once('-').ok_or_else(unknown)?;
     let profile: Profile = profile.parse().map_err(|_| unknown())?;
     let method: TrainingMethod = method.parse().map_err(|_| unknown())?;
-    profile.config(method, pretrained)
+    let config = profile.config(method, pretrained.clone())?;
+    if let Some(path) = pretrained {
+        // Refuses the methods that train from scratch (the others hold the path already).
+        config.objective.clone().set_pretrained(path)?;
+    }
+    Ok(config)
 }
 
 fn adam() -> OptimizerConfig {

@@ -262,7 +262,7 @@ impl Trainer {
                 self.plain
             )));
         }
-        let batch = self.config.training.batch_size;
+        let batch = self.batch_size();
         if batch < devices.len() {
             return Err(TrainError::Config(format!(
                 "training.batch_size {batch} cannot be split over {} devices: use at least one image per device",
@@ -313,8 +313,14 @@ impl Trainer {
         &self.config
     }
 
+    /// Images per step: `training.batch_size`, or the whole training set where it is smaller (one
+    /// partial batch per epoch). Otherwise an epoch's last partial batch is dropped.
+    fn batch_size(&self) -> usize {
+        self.config.training.batch_size.min(self.train.len()).max(1)
+    }
+
     fn steps_per_epoch(&self) -> usize {
-        (self.train.len() / self.config.training.batch_size).max(1)
+        (self.train.len() / self.batch_size()).max(1)
     }
 
     fn checkpoint(&self) -> Result<(), TrainError> {
@@ -351,11 +357,19 @@ impl Trainer {
             total_steps: epochs * steps_per_epoch,
             from_step: self.state.global_step,
             data: format!(
-                "{} ({} images), validation {} ({} images)",
+                "{} ({} images), validation {} ({} images){}",
                 self.train.name(),
                 self.train.len(),
                 self.validation.name(),
-                self.validation.len()
+                self.validation.len(),
+                match self.batch_size() < self.config.training.batch_size {
+                    true => format!(
+                        "; batches of {} (all the training images: fewer than training.batch_size {})",
+                        self.batch_size(),
+                        self.config.training.batch_size
+                    ),
+                    false => String::new(),
+                }
             ),
         });
         let mut order: Option<(usize, Vec<usize>)> = None;
@@ -386,7 +400,7 @@ impl Trainer {
                 }
                 let indices = {
                     let (_, order) = order.as_ref().expect("set above");
-                    let bs = self.config.training.batch_size;
+                    let bs = self.batch_size();
                     order[self.state.step_in_epoch * bs..(self.state.step_in_epoch + 1) * bs]
                         .to_vec()
                 };

@@ -122,6 +122,32 @@ fn a_stop_request_checkpoints_where_it_stops_and_the_run_resumes_exactly() {
     );
 }
 
+/// A training set smaller than one batch (a user's small dataset, or `data.train_subset`
+/// below the batch size) trains on all of it, one partial batch per epoch, and says so.
+#[test]
+fn a_training_set_smaller_than_a_batch_is_one_partial_batch_per_epoch() {
+    let device = jeat_core::testing::device();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config("standard");
+    let batch = config.training.batch_size;
+    config.data.train_subset = Some(batch / 2);
+    let mut started = String::new();
+    let outcome = Trainer::create(config.clone(), dir.path(), &device, false)
+        .unwrap()
+        .run(&mut |event| {
+            if let Event::Started { data, .. } = event {
+                started = data;
+            }
+        })
+        .unwrap();
+    assert_eq!(outcome.state.global_step, config.training.epochs);
+    assert!(
+        started.contains(&format!("batches of {}", batch / 2)),
+        "{started}"
+    );
+    assert!(outcome.last.is_some_and(|p| p.is_file()));
+}
+
 #[test]
 fn two_runs_with_one_seed_are_identical() {
     let device = jeat_core::testing::device();
