@@ -105,6 +105,36 @@ pub struct ObjectiveInputs {
     pub joint_samples: Option<Tensor<4>>,
 }
 
+/// What part of the whole batch a batch's rows are, by kind: the data rows (and the
+/// adversarial examples and class-conditional samples, one per datum) and the negative samples
+/// of `E(x)`, whose count is the sampler's own. Every mean over rows of a kind is scaled by its
+/// share, so that the losses of a batch split into shares (data parallelism) sum to the whole
+/// batch's loss, term by term. With one device both are 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowShares {
+    /// The share of the data rows, in (0, 1].
+    pub data: f64,
+    /// The share of the negative samples, in [0, 1]: 0 for a share that has none (its sample
+    /// terms are then 0, and it needs no samples).
+    pub samples: f64,
+}
+
+impl RowShares {
+    /// The whole batch.
+    pub const WHOLE: Self = Self {
+        data: 1.0,
+        samples: 1.0,
+    };
+}
+
+/// `mean(values) · share` (`[1]`), the mean itself when the share is 1.
+fn share_of_mean(values: Tensor<1>, share: f64) -> Tensor<1> {
+    match share == 1.0 {
+        true => values.mean(),
+        false => values.mean() * share,
+    }
+}
+
 /// A loss and its named parts (each a `[1]` tensor, for logging).
 #[derive(Debug, Clone)]
 pub struct LossParts {
@@ -185,7 +215,22 @@ impl Objective {
         forward_samples: impl Fn(Tensor<4>) -> Tensor<2>,
         inputs: ObjectiveInputs,
     ) -> Result<LossParts, ObjectiveError> {
+        self.share_loss(forward, forward_samples, inputs, RowShares::WHOLE)
+    }
+
+    /// [`Objective::loss`] of one share of a batch whose rows are `shares` of the whole: every
+    /// term and part is its mean over the share's rows times the share, so that the shares'
+    /// losses and parts sum to the whole batch's. A share without negative samples
+    /// (`shares.samples` 0) needs none and adds nothing to their terms.
+    pub fn share_loss(
+        &self,
+        forward: impl Fn(Tensor<4>) -> Tensor<2>,
+        forward_samples: impl Fn(Tensor<4>) -> Tensor<2>,
+        inputs: ObjectiveInputs,
+        shares: RowShares,
+    ) -> Result<LossParts, ObjectiveError> {
         let name = self.name();
+        let data_mean = |values: Tensor<1>| share_of_mean(values, shares.data);
         let adversarial = || {
             inputs
                 .adversarial
@@ -195,11 +240,14 @@ impl Objective {
                     what: "adversarial examples",
                 })
         };
-        let samples = || {
-            inputs.samples.clone().ok_or(ObjectiveError::MissingInput {
+        // The energies of the negative samples, `None` for a share that has none.
+        let sample_energies = || match inputs.samples.clone() {
+            _ if shares.samples == 0.0 => Ok(None),
+            Some(samples) => Ok(Some(marginal_energy(forward_samples(samples)))),
+            None => Err(ObjectiveError::MissingInput {
                 objective: name,
                 what: "negative samples",
-            })
+            }),
         };
         let joint_samples = || {
             inputs
@@ -214,14 +262,14 @@ impl Objective {
         let mut parts = Vec::new();
         let total = match self {
             Self::Standard => {
-                let ce = cross_entropy(forward(inputs.images), labels).mean();
+                let ce = data_mean(cross_entropy(forward(inputs.images), labels));
                 parts.push(("ce_clean", ce.clone()));
                 ce
             }
             Self::PgdAt => {
                 let logits = forward(adversarial()?);
-                parts.push(("e_adv", marginal_energy(logits.clone()).mean().detach()));
-                let ce = cross_entropy(logits, labels).mean();
+                parts.push(("e_adv", data_mean(marginal_energy(logits.clone())).detach()));
+                let ce = data_mean(cross_entropy(logits, labels));
                 parts.push(("ce_adv", ce.clone()));
                 ce
             }
@@ -230,10 +278,8 @@ impl Objective {
                 let adv_logits = forward(adversarial()?);
                 let reference = Reference::labels(labels.clone())
                     .with_clean_probs(softmax(clean_logits.clone(), 1));
-                let kl = PointLoss::KlToClean
-                    .per_point(adv_logits, &reference)
-                    .mean();
-                let ce = cross_entropy(clean_logits, labels).mean();
+                let kl = data_mean(PointLoss::KlToClean.per_point(adv_logits, &reference));
+                let ce = data_mean(cross_entropy(clean_logits, labels));
                 parts.push(("ce_clean", ce.clone()));
                 parts.push(("kl", kl.clone()));
                 ce + kl * *beta
@@ -241,37 +287,44 @@ impl Objective {
             Self::Jem { energy_l2, .. } => {
                 let logits = forward(inputs.images);
                 let e_data = marginal_energy(logits.clone());
-                let e_sample = marginal_energy(forward_samples(samples()?));
-                let ce = cross_entropy(logits.clone(), labels.clone()).mean();
+                let e_sample = sample_energies()?;
+                let ce = data_mean(cross_entropy(logits.clone(), labels.clone()));
                 parts.push(("ce_clean", ce.clone()));
-                let loss = contrastive(ce, e_data, "e_data", e_sample, 1.0, *energy_l2, &mut parts);
+                let loss = contrastive(
+                    ce,
+                    (e_data, "e_data"),
+                    e_sample,
+                    (1.0, *energy_l2),
+                    shares,
+                    &mut parts,
+                );
                 self.with_joint_term(
                     loss,
                     logits,
                     &labels,
                     &forward_samples,
                     joint_samples,
+                    shares.data,
                     &mut parts,
                 )?
             }
             Self::Jeat(params) => {
                 let adv_logits = forward(adversarial()?);
                 let e_adv = marginal_energy(adv_logits.clone());
-                let e_sample = marginal_energy(forward_samples(samples()?));
-                let mut loss = cross_entropy(adv_logits.clone(), labels.clone()).mean();
+                let e_sample = sample_energies()?;
+                let mut loss = data_mean(cross_entropy(adv_logits.clone(), labels.clone()));
                 parts.push(("ce_adv", loss.clone()));
                 if params.clean_ce_weight > 0.0 {
-                    let clean = cross_entropy(forward(inputs.images), labels.clone()).mean();
+                    let clean = data_mean(cross_entropy(forward(inputs.images), labels.clone()));
                     parts.push(("ce_clean", clean.clone()));
                     loss = loss + clean * params.clean_ce_weight;
                 }
                 let loss = contrastive(
                     loss,
-                    e_adv,
-                    "e_adv",
+                    (e_adv, "e_adv"),
                     e_sample,
-                    params.lambda,
-                    params.energy_l2,
+                    (params.lambda, params.energy_l2),
+                    shares,
                     &mut parts,
                 );
                 self.with_joint_term(
@@ -280,6 +333,7 @@ impl Objective {
                     &labels,
                     &forward_samples,
                     joint_samples,
+                    shares.data,
                     &mut parts,
                 )?
             }
@@ -287,8 +341,10 @@ impl Objective {
         Ok(LossParts { total, parts })
     }
 
-    /// `loss + joint_weight · [mean E(positive, y) - mean E(x̂_y, y)]` (JEM's `p(x, y)` term),
-    /// or `loss` when the weight is 0.
+    /// `loss + joint_weight · [mean E(positive, y) - mean E(x̂_y, y)]` (JEM's `p(x, y)` term;
+    /// one sample per datum, so both means are over data rows, scaled by `data_share`), or
+    /// `loss` when the weight is 0.
+    #[allow(clippy::too_many_arguments)]
     fn with_joint_term(
         &self,
         loss: Tensor<1>,
@@ -296,14 +352,18 @@ impl Objective {
         labels: &Tensor<1, Int>,
         forward_samples: &impl Fn(Tensor<4>) -> Tensor<2>,
         joint_samples: impl FnOnce() -> Result<Tensor<4>, ObjectiveError>,
+        data_share: f64,
         parts: &mut Vec<(&'static str, Tensor<1>)>,
     ) -> Result<Tensor<1>, ObjectiveError> {
         let weight = self.joint_weight();
         if weight <= 0.0 {
             return Ok(loss);
         }
-        let e_positive = joint_energy(positive_logits, labels.clone()).mean();
-        let e_sample = joint_energy(forward_samples(joint_samples()?), labels.clone()).mean();
+        let e_positive = share_of_mean(joint_energy(positive_logits, labels.clone()), data_share);
+        let e_sample = share_of_mean(
+            joint_energy(forward_samples(joint_samples()?), labels.clone()),
+            data_share,
+        );
         parts.push(("e_joint_data", e_positive.clone().detach()));
         parts.push(("e_joint_sample", e_sample.clone().detach()));
         Ok(loss + (e_positive - e_sample) * weight)
@@ -311,21 +371,29 @@ impl Objective {
 }
 
 /// `base + weight · [mean E(positive) - mean E(samples)] + l2 · mean(E(positive)² + E(samples)²)`,
-/// logging both mean energies.
+/// each mean scaled by its rows' share (`e_sample` `None` for a share without samples: its terms
+/// are 0), logging both mean energies.
 fn contrastive(
     base: Tensor<1>,
-    e_positive: Tensor<1>,
-    positive_name: &'static str,
-    e_sample: Tensor<1>,
-    weight: f64,
-    l2: f64,
+    (e_positive, positive_name): (Tensor<1>, &'static str),
+    e_sample: Option<Tensor<1>>,
+    (weight, l2): (f64, f64),
+    shares: RowShares,
     parts: &mut Vec<(&'static str, Tensor<1>)>,
 ) -> Tensor<1> {
-    parts.push((positive_name, e_positive.clone().mean().detach()));
-    parts.push(("e_sample", e_sample.clone().mean().detach()));
-    let mut loss = base + (e_positive.clone().mean() - e_sample.clone().mean()) * weight;
+    let positive_mean = share_of_mean(e_positive.clone(), shares.data);
+    let sample_mean = e_sample
+        .clone()
+        .map(|e| share_of_mean(e, shares.samples))
+        .unwrap_or_else(|| Tensor::zeros([1], &positive_mean.device()));
+    parts.push((positive_name, positive_mean.clone().detach()));
+    parts.push(("e_sample", sample_mean.clone().detach()));
+    let mut loss = base + (positive_mean - sample_mean) * weight;
     if l2 > 0.0 {
-        let regulariser = e_positive.powi_scalar(2).mean() + e_sample.powi_scalar(2).mean();
+        let mut regulariser = share_of_mean(e_positive.powi_scalar(2), shares.data);
+        if let Some(e_sample) = e_sample {
+            regulariser = regulariser + share_of_mean(e_sample.powi_scalar(2), shares.samples);
+        }
         parts.push(("energy_l2", regulariser.clone().detach()));
         loss = loss + regulariser * l2;
     }

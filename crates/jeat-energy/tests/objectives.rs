@@ -303,3 +303,97 @@ fn missing_points_and_bad_parameters_are_named() {
     });
     assert!(nan.validate().unwrap_err().to_string().contains("lambda"));
 }
+
+/// A batch split into shares (data parallelism) has the whole batch's loss and parts when each
+/// share's terms are scaled by its share of their own rows: 12 data rows split 5 + 4 + 3 and 2
+/// negative samples split 1 + 1 + 0 (a share without samples needs none). Scaling every term by
+/// the data share instead misweights the sample terms.
+#[test]
+fn shares_of_a_batch_sum_to_its_loss_term_by_term() {
+    use jeat_energy::RowShares;
+    let device = jeat_core::testing::device();
+    let model = Tiny::new(&device);
+    let (x, y) = (images(12, 5, &device), labels(12, &device));
+    let (x_adv, x_hat, x_hat_y) = (
+        images(12, 6, &device),
+        images(2, 7, &device),
+        images(12, 8, &device),
+    );
+    let objectives = [
+        Objective::Jem {
+            energy_l2: 0.5,
+            joint_weight: 0.7,
+        },
+        Objective::Jeat(JeatLoss {
+            lambda: 0.8,
+            clean_ce_weight: 0.3,
+            energy_l2: 0.2,
+            joint_weight: 0.4,
+        }),
+    ];
+    let rows = |t: &Tensor<4>, from: usize, to: usize| t.clone().narrow(0, from, to - from);
+    for objective in objectives {
+        let loss = |inputs: ObjectiveInputs, shares: RowShares| {
+            objective
+                .share_loss(|x| model.forward(x), |x| model.forward(x), inputs, shares)
+                .unwrap()
+        };
+        let whole = loss(
+            ObjectiveInputs {
+                images: x.clone(),
+                labels: y.clone(),
+                adversarial: Some(x_adv.clone()),
+                samples: Some(x_hat.clone()),
+                joint_samples: Some(x_hat_y.clone()),
+            },
+            RowShares::WHOLE,
+        );
+        let split = [(0, 5, Some((0, 1))), (5, 9, Some((1, 2))), (9, 12, None)];
+        let (mut total, mut misweighted) = (0.0, 0.0);
+        let mut parts = std::collections::BTreeMap::<&str, f64>::new();
+        for (from, to, samples) in split {
+            let inputs = ObjectiveInputs {
+                images: rows(&x, from, to),
+                labels: y.clone().narrow(0, from, to - from),
+                adversarial: Some(rows(&x_adv, from, to)),
+                samples: samples.map(|(a, b)| rows(&x_hat, a, b)),
+                joint_samples: Some(rows(&x_hat_y, from, to)),
+            };
+            let data = (to - from) as f64 / 12.0;
+            let sample_share = samples.map_or(0.0, |(a, b)| (b - a) as f64 / 2.0);
+            let share = loss(
+                inputs.clone(),
+                RowShares {
+                    data,
+                    samples: sample_share,
+                },
+            );
+            total += scalar(share.total);
+            for (name, value) in share.parts {
+                *parts.entry(name).or_default() += scalar(value);
+            }
+            if samples.is_some() {
+                misweighted += scalar(
+                    loss(
+                        inputs,
+                        RowShares {
+                            data,
+                            samples: data,
+                        },
+                    )
+                    .total,
+                );
+            }
+        }
+        let expected = scalar(whole.total);
+        assert!((total - expected).abs() < 1e-5, "{total} vs {expected}");
+        for (name, value) in whole.parts {
+            let (ours, theirs) = (parts[name], scalar(value));
+            assert!((ours - theirs).abs() < 1e-5, "{name}: {ours} vs {theirs}");
+        }
+        assert!(
+            (misweighted - expected).abs() > 1e-3,
+            "weighting samples by the data share should not give the whole loss"
+        );
+    }
+}

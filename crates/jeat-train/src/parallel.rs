@@ -4,18 +4,23 @@
 //! Every random draw of a step (augmentation, data noise, the inner attack's random start, the
 //! replay-buffer draw) is made once for the whole batch on the main device, so each point gets
 //! what it would get on one device. Each device then takes a contiguous share of the rows
-//! ([`split`]), runs the inner attack and SGLD on its own copy of the model ([`replicate`]: burn's
-//! `Module::fork`) and computes its share's loss weighted by the share's size; the gradients are
-//! moved to the main device (`GradientsParams::to_device`) and summed (`GradientsAccumulator`),
-//! which for jeat's losses (means over points) is the whole batch's gradient.
+//! ([`split`]) of the data and, separately, of the SGLD chains (whose count is the sampler's own),
+//! runs the inner attack and SGLD on its own copy of the model ([`replicate`]: burn's
+//! `Module::fork`) and computes its share's loss with every mean scaled by the share of its own
+//! kind of rows (`jeat_energy::RowShares`: data terms by the data share, `E(x̂)` terms by the
+//! chain share; a share without chains adds nothing to those); the gradients are moved to the
+//! main device (`GradientsParams::to_device`) and summed (`GradientsAccumulator`), which for
+//! jeat's losses (means over points) is the whole batch's gradient, term by term.
 //!
 //! What differs from one device, and why:
 //! - the SGLD noise of shards after the first comes from their own seeds
 //!   ([`crate::inner::chain_seed`]): the chains are statistically the same, not bit for bit;
 //! - batch-norm layers normalise each shard with its own batch statistics (as PyTorch's
 //!   `DataParallel` without `SyncBatchNorm`); the running statistics are then the
-//!   shard-size-weighted mean of the devices' updates ([`merge_running_statistics`]), exact for
-//!   the running mean;
+//!   shard-size-weighted mean of the devices' updates ([`merge_running_statistics`]). That is the
+//!   one-device update for the first batch-norm layer only: later layers see activations each
+//!   shard normalised with its own statistics, so their running statistics (and the gradients)
+//!   are near one device's, not equal to them (docs/training.md has the measured difference);
 //! - sums run in another order, so weights agree to rounding, not bit for bit.
 
 use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
@@ -173,12 +178,13 @@ impl ModuleMapper for Merge<'_> {
     }
 }
 
-/// The batch-weighted mean of the shares' logged values (`weights` sum to 1).
-pub fn weighted_values(shares: &[BTreeMap<String, f64>], weights: &[f64]) -> BTreeMap<String, f64> {
+/// The whole batch's logged values: the sum of the shares' (each already scaled by its share of
+/// the rows its term is a mean over).
+pub fn summed_values(shares: &[BTreeMap<String, f64>]) -> BTreeMap<String, f64> {
     let mut values = BTreeMap::new();
-    for (share, weight) in shares.iter().zip(weights) {
+    for share in shares {
         for (name, value) in share {
-            *values.entry(name.clone()).or_insert(0.0) += weight * value;
+            *values.entry(name.clone()).or_insert(0.0) += value;
         }
     }
     values
@@ -200,10 +206,11 @@ mod tests {
     }
 
     #[test]
-    fn shares_values_are_weighted_by_their_size() {
-        let a = BTreeMap::from([("loss".to_string(), 1.0)]);
-        let b = BTreeMap::from([("loss".to_string(), 4.0)]);
-        let values = weighted_values(&[a, b], &[0.75, 0.25]);
+    fn shares_values_are_summed() {
+        let a = BTreeMap::from([("loss".to_string(), 0.75), ("e_sample".to_string(), 1.0)]);
+        let b = BTreeMap::from([("loss".to_string(), 1.0)]);
+        let values = summed_values(&[a, b]);
         assert_eq!(values["loss"], 1.75);
+        assert_eq!(values["e_sample"], 1.0);
     }
 }

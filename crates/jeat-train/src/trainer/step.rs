@@ -1,7 +1,7 @@
 //! One training step: the batch and the step's random draws on the main device, each device's
 //! share of it ([`share_gradient`]: the extra points, inner attack and SGLD chains, on the
 //! inference-mode snapshot of its copy of the model, then the objective in training mode,
-//! weighted by the share's size, and its gradient), the guard against divergence, one optimiser
+//! each term scaled by the share of its own kind of rows, and its gradient), the guard against divergence, one optimiser
 //! step on the gathered gradients. With one device the share is the whole batch.
 
 use super::{StepResult, Trainer};
@@ -14,7 +14,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use jeat_core::rng;
 use jeat_data::batch_at;
-use jeat_energy::ObjectiveInputs;
+use jeat_energy::{ObjectiveInputs, RowShares};
 use jeat_models::Model;
 use std::collections::BTreeMap;
 
@@ -92,6 +92,12 @@ impl Trainer {
             .iter()
             .map(|rows| rows.len() as f64 / indices.len() as f64)
             .collect();
+        let chain_share = |index: usize| {
+            chain_rows.as_ref().map_or(1.0, |rows| {
+                let total: usize = rows.iter().map(|r| r.len()).sum();
+                rows[index].len() as f64 / total.max(1) as f64
+            })
+        };
         let mut shares: Vec<Share> = devices
             .iter()
             .enumerate()
@@ -104,11 +110,15 @@ impl Trainer {
                     chains: draw
                         .as_ref()
                         .zip(chain_rows.as_ref())
+                        .filter(|(_, r)| !r[index].is_empty())
                         .map(|(d, r)| parallel::rows(&d.images, &r[index], device)),
                     joint_chains: joint_draw
                         .as_ref()
                         .map(|d| parallel::rows(&d.images, rows, device)),
-                    weight: weights[index],
+                    shares: RowShares {
+                        data: weights[index],
+                        samples: chain_share(index),
+                    },
                     index,
                 }
             })
@@ -155,10 +165,8 @@ impl Trainer {
                 }
             }
         }
-        let values = parallel::weighted_values(
-            &results.iter().map(|r| r.values.clone()).collect::<Vec<_>>(),
-            &weights,
-        );
+        let values =
+            parallel::summed_values(&results.iter().map(|r| r.values.clone()).collect::<Vec<_>>());
         let total = values["loss"];
 
         let reason = self.divergence(&values);
@@ -242,13 +250,15 @@ pub struct Share {
     pub labels: Tensor<1, Int>,
     /// `[b, C, H, W]` the inner attack's starting points, when the objective has one.
     pub start: Option<Tensor<4>>,
-    /// `[n, C, H, W]` the SGLD chains' starting points on `E(x)`, when it samples.
+    /// `[n, C, H, W]` the SGLD chains' starting points on `E(x)`, when it samples and the share
+    /// has chains (with fewer chains than devices, the last shares have none).
     pub chains: Option<Tensor<4>>,
     /// `[b, C, H, W]` the chains' starting points on `E(x, y)`, one per label, for JEM's
     /// `p(x, y)` term.
     pub joint_chains: Option<Tensor<4>>,
-    /// The share's part of the batch (the shares' weights sum to 1).
-    pub weight: f64,
+    /// The share's part of the batch's data rows and of its chains (each sums to 1 over the
+    /// shares): every term of its loss is scaled by the part of its own kind of rows.
+    pub shares: RowShares,
     /// The share's position (0 on the main device).
     pub index: usize,
 }
@@ -266,7 +276,8 @@ pub struct StepSeeds {
 
 /// A share's result.
 pub struct ShareResult {
-    /// The share's loss and its named parts (unweighted).
+    /// The share's loss and its named parts, scaled by its shares of the rows (summed over the
+    /// shares, they are the whole batch's).
     pub values: BTreeMap<String, f64>,
     /// The gradient of the weighted loss, on the share's device.
     pub grads: GradientsParams,
@@ -340,7 +351,7 @@ pub fn share_gradient(
         _ => None,
     };
     let parts = loss
-        .loss(
+        .share_loss(
             |x| model.forward(x),
             |x| sample_model.as_ref().unwrap_or(model).forward(x),
             ObjectiveInputs {
@@ -350,6 +361,7 @@ pub fn share_gradient(
                 samples: samples.clone(),
                 joint_samples: joint_samples.clone(),
             },
+            share.shares,
         )
         .map_err(|e| TrainError::Config(e.to_string()))?;
     drop(sample_model);
@@ -363,11 +375,7 @@ pub fn share_gradient(
             f64::from(value.clone().into_scalar::<f32>()),
         );
     }
-    let total = match share.weight == 1.0 {
-        true => parts.total,
-        false => parts.total * share.weight,
-    };
-    let grads = GradientsParams::from_grads(total.backward(), model);
+    let grads = GradientsParams::from_grads(parts.total.backward(), model);
     Ok(ShareOutcome::Done(Box::new(ShareResult {
         values,
         grads,
