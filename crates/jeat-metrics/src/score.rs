@@ -1,11 +1,10 @@
-//! Inception Score (Salimans et al. 2016) and KID (Bińkowski et al. 2018: the unbiased MMD² with
-//! the cubic polynomial kernel, over random subsets), computed as torch-fidelity computes them:
-//! rows shuffled (IS) and subsets drawn (KID) with numpy's `RandomState(2020)`, the IS from the
-//! logits in float64 (`p · (log_softmax − log p̄)`), splits `[k·N/s, (k+1)·N/s)`.
+//! Inception Score (Salimans et al. 2016), computed as torch-fidelity computes it: rows shuffled
+//! with numpy's `RandomState(2020)`, the IS from the logits in float64
+//! (`p · (log_softmax − log p̄)`), splits `[k·N/s, (k+1)·N/s)`; and the spread of a score over
+//! its splits or subsets.
 
 use crate::error::MetricsError;
 use crate::numpy_rng::LegacyRandomState;
-use faer::Mat;
 
 /// A score's mean and standard deviation over its splits or subsets.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -16,7 +15,8 @@ pub struct Spread {
     pub std: f64,
 }
 
-fn spread(values: &[f64]) -> Spread {
+/// The mean and population standard deviation of `values`.
+pub(crate) fn spread(values: &[f64]) -> Spread {
     let n = values.len().max(1) as f64;
     let mean = values.iter().sum::<f64>() / n;
     let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
@@ -118,88 +118,6 @@ pub fn inception_score(
     Ok(spread(&scores))
 }
 
-/// How KID draws its subsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct KidSubsets {
-    /// Subsets averaged over (torch-fidelity: 100).
-    pub subsets: usize,
-    /// Rows per subset (torch-fidelity: 1000), capped at the smaller set.
-    pub subset_size: usize,
-    /// numpy `RandomState` seed of the draws (torch-fidelity: 2020).
-    pub seed: u32,
-}
-
-impl Default for KidSubsets {
-    /// torch-fidelity's: 100 subsets of 1,000, seed 2020.
-    fn default() -> Self {
-        Self {
-            subsets: 100,
-            subset_size: 1000,
-            seed: 2020,
-        }
-    }
-}
-
-impl KidSubsets {
-    /// The size actually used for sets of `a` and `b` rows.
-    pub fn size_for(&self, a: usize, b: usize) -> usize {
-        self.subset_size.min(a).min(b)
-    }
-}
-
-/// KID between feature sets `a` and `b` (`rows × dim` each): the unbiased MMD² with kernel
-/// `(xᵀy / dim + 1)³`, in float64, averaged over `subsets.subsets` subsets of each set drawn
-/// without replacement (`choice(n, m, replace=False)`, first of `a`, then of `b`).
-pub fn kernel_inception_distance(
-    a: &[f32],
-    b: &[f32],
-    dim: usize,
-    subsets: KidSubsets,
-) -> Result<Spread, MetricsError> {
-    let (na, nb) = (a.len() / dim, b.len() / dim);
-    let m = subsets.size_for(na, nb);
-    if m < 2 {
-        return Err(MetricsError::Invalid(format!(
-            "KID needs at least 2 images in each set, got {na} and {nb}"
-        )));
-    }
-    let gather = |set: &[f32], rows: &[usize]| {
-        Mat::<f64>::from_fn(rows.len(), dim, |r, c| f64::from(set[rows[r] * dim + c]))
-    };
-    let kernel = |x: &Mat<f64>, y: &Mat<f64>| -> Mat<f64> {
-        let gram = x * y.transpose();
-        Mat::from_fn(gram.nrows(), gram.ncols(), |i, j| {
-            (gram[(i, j)] / dim as f64 + 1.0).powi(3)
-        })
-    };
-    let mut rng = LegacyRandomState::new(subsets.seed);
-    let estimates: Vec<f64> = (0..subsets.subsets.max(1))
-        .map(|_| {
-            let x = gather(a, &rng.choice_without_replacement(na, m));
-            let y = gather(b, &rng.choice_without_replacement(nb, m));
-            let (kxx, kyy, kxy) = (kernel(&x, &x), kernel(&y, &y), kernel(&x, &y));
-            let off_diagonal = |k: &Mat<f64>| {
-                let mut total = 0.0;
-                for i in 0..m {
-                    for j in 0..m {
-                        if i != j {
-                            total += k[(i, j)];
-                        }
-                    }
-                }
-                total
-            };
-            let all: f64 = (0..m)
-                .flat_map(|i| (0..m).map(move |j| (i, j)))
-                .map(|(i, j)| kxy[(i, j)])
-                .sum();
-            let m = m as f64;
-            (off_diagonal(&kxx) + off_diagonal(&kyy)) / (m * (m - 1.0)) - 2.0 * all / (m * m)
-        })
-        .collect();
-    Ok(spread(&estimates))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,29 +179,5 @@ mod tests {
         assert!(across.mean > 5.0, "{across:?}");
         assert_eq!(IsSplits::default().id(), "10splits-shuffled2020");
         assert_eq!(ordered(10).id(), "10splits-ordered");
-    }
-
-    #[test]
-    fn kid_is_near_zero_for_one_distribution_and_positive_for_two() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let mut draw = |shift: f32, n: usize| -> Vec<f32> {
-            (0..n * 8)
-                .map(|_| rng.random_range(-1.0..1.0f32) + shift)
-                .collect()
-        };
-        let (a, b, c) = (draw(0.0, 300), draw(0.0, 300), draw(0.5, 300));
-        let subsets = KidSubsets {
-            subsets: 20,
-            subset_size: 100,
-            seed: 0,
-        };
-        let same = kernel_inception_distance(&a, &b, 8, subsets).unwrap();
-        let different = kernel_inception_distance(&a, &c, 8, subsets).unwrap();
-        assert!(same.mean.abs() < 3.0 * same.std.max(1e-3), "{same:?}");
-        assert!(
-            different.mean > 10.0 * same.mean.abs().max(1e-4),
-            "{different:?} vs {same:?}"
-        );
     }
 }

@@ -6,7 +6,8 @@ use crate::error::MetricsError;
 use crate::extract::Features;
 use crate::fid::{Accumulator, Statistics, frechet_distance};
 use crate::inception::{LOGIT_CLASSES, POOL3_DIM};
-use crate::score::{IsSplits, KidSubsets, inception_score, kernel_inception_distance};
+use crate::kid::{KidSubsets, kernel_inception_distance, kid_standard_error};
+use crate::score::{IsSplits, inception_score};
 use std::path::{Path, PathBuf};
 
 /// How the scores are computed; [`Default`] is torch-fidelity's protocol.
@@ -25,6 +26,9 @@ pub struct Scored {
     pub value: f64,
     /// The standard deviation over splits or subsets (IS, KID).
     pub std: Option<f64>,
+    /// The value's standard error, where it has one (KID: [`kid_standard_error`]).
+    #[serde(default)]
+    pub standard_error: Option<f64>,
     /// E.g. `fid-tf2015:1000-vs-10000`, `is-tf2015:50000:10splits-shuffled2020`.
     pub protocol: String,
 }
@@ -79,6 +83,7 @@ pub fn fid(ours: &Statistics, reference: &Statistics) -> Result<Scored, MetricsE
     Ok(Scored {
         value: frechet_distance(ours, reference)?,
         std: None,
+        standard_error: None,
         protocol: format!("fid-tf2015:{}-vs-{}{note}", ours.count, reference.count),
     })
 }
@@ -94,6 +99,7 @@ pub fn inception(features: &Features, protocol: &Protocol) -> Result<Scored, Met
     Ok(Scored {
         value: score.mean,
         std: Some(score.std),
+        standard_error: None,
         protocol: format!("is-tf2015:{}:{}", features.rows, protocol.is.id()),
     })
 }
@@ -105,6 +111,12 @@ pub fn kid(ours: &[f32], reference: &[f32], protocol: &Protocol) -> Result<Score
     Ok(Scored {
         value: score.mean,
         std: Some(score.std),
+        standard_error: Some(kid_standard_error(
+            ours,
+            reference,
+            POOL3_DIM,
+            protocol.kid,
+        )?),
         protocol: format!(
             "kid-tf2015:{a}-vs-{b}:{}x{}-seed{}",
             protocol.kid.subsets,
