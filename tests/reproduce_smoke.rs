@@ -2,6 +2,8 @@
 //! Inception weights are present, energy analysis, report), then the sanity of its numbers, and
 //! a rerun that finds every cell cached.
 
+use jeat_attacks::runner::point_results;
+use jeat_reproduce::claims::{Verdict, Verdicts, claims};
 use jeat_reproduce::{Options, ProfilePlan, report, run};
 
 #[test]
@@ -49,8 +51,9 @@ fn the_smoke_table_is_built_sane_and_resumable() {
             "{}: clean {clean}",
             method.method
         );
-        // Every column ran on the same points, and its numbers are a recount of its attacks.
-        for column in &method.columns {
+        // Every column ran on the same points, and its numbers are a recount of the per-point
+        // results its attacks left in their state files.
+        for (column, (_, suite)) in method.columns.iter().zip(&options.plan.columns) {
             let report = &column.report;
             assert_eq!(report.points, options.plan.attack_points, "{}", column.name);
             assert!(
@@ -58,15 +61,32 @@ fn the_smoke_table_is_built_sane_and_resumable() {
                 "{}",
                 column.name
             );
-            let fooled: usize = report.attacks.iter().map(|a| a.fooled).sum();
-            let clean_correct = (clean * report.points as f64 / 100.0).round() as usize;
-            let recount = 100.0 * (clean_correct - fooled) as f64 / report.points as f64;
+            let state = dir
+                .path()
+                .join("cells")
+                .join(method.method.name())
+                .join(format!("attack-{suite}.state.json"));
+            let points = point_results(&state).unwrap();
+            assert_eq!(points.len(), report.points, "{}", state.display());
+            let percent = |count: usize| 100.0 * count as f64 / points.len() as f64;
+            let correct = points
+                .iter()
+                .filter(|p| p.label == p.clean_prediction)
+                .count();
+            let robust = points.iter().filter(|p| p.robust).count();
+            assert!((report.clean_accuracy - percent(correct)).abs() < 1e-9);
             assert!(
-                (report.robust_accuracy - recount).abs() < 1e-9,
-                "{}: {} reported, {recount} recounted",
+                (report.robust_accuracy - percent(robust)).abs() < 1e-9,
+                "{} {}: {} reported, {} in the per-point results",
                 method.method,
-                column.name
+                column.name,
+                report.robust_accuracy,
+                percent(robust)
             );
+            for (k, attack) in report.attacks.iter().enumerate() {
+                let by_it = points.iter().filter(|p| p.fooled_at == Some(k)).count();
+                assert_eq!(attack.fooled, by_it, "{} {}", column.name, attack.name);
+            }
         }
         if let Some(fid) = &method.scores.fid {
             assert!(fid.value.is_finite() && fid.value >= 0.0);
@@ -81,6 +101,55 @@ fn the_smoke_table_is_built_sane_and_resumable() {
             "{}: energy change {}",
             method.method,
             flatness.random_change
+        );
+    }
+
+    // On synthetic data the report gives no verdict, and says why.
+    assert!(table.contains("No verdicts: the data"), "{table}");
+    assert!(!table.contains("**holds**") && !table.contains("does not hold"));
+    // The same numbers taken as real get a verdict on every claim; what was not measured says
+    // so instead of "does not hold".
+    let mut as_real = summary.clone();
+    as_real.real_data = true;
+    let Verdicts::Checked(checked) = claims(&as_real) else {
+        panic!("no verdicts on real data");
+    };
+    assert_eq!(checked.len(), 5, "{checked:?}");
+    let statement_of = |claims: &[jeat_reproduce::claims::Claim], needle: &str| {
+        claims
+            .iter()
+            .find(|c| c.statement.contains(needle))
+            .unwrap_or_else(|| panic!("no claim about {needle}"))
+            .clone()
+    };
+    let robustness = statement_of(&checked, "far more robust");
+    assert!(
+        robustness
+            .statement
+            .contains("apgd-ce,apgd-t,fab-t,square-1000")
+            && robustness.statement.contains("not its standard version"),
+        "the claim must name the column's real protocol: {}",
+        robustness.statement
+    );
+    as_real.methods[0]
+        .columns
+        .retain(|c| c.name != "AutoAttack");
+    as_real
+        .methods
+        .retain(|r| r.method != jeat_train::TrainingMethod::Jeat);
+    let Verdicts::Checked(checked) = claims(&as_real) else {
+        panic!("no verdicts on real data");
+    };
+    for needle in [
+        "far more robust",
+        "comparable to PGD-AT",
+        "generates better",
+    ] {
+        let claim = statement_of(&checked, needle);
+        assert!(
+            matches!(claim.verdict, Verdict::NotMeasured(_)),
+            "{needle}: {}",
+            claim.verdict
         );
     }
 

@@ -61,7 +61,7 @@ enum Task {
     /// Rebuilds the results table of Zhu et al. (ICCV 2021): `jeat reproduce` built in release
     /// mode with the chosen backend.
     ReproduceTable {
-        /// smoke, cpu or paper.
+        /// quick, smoke, cpu or paper.
         #[arg(long)]
         profile: String,
         /// Output directory (default: runs/<profile>).
@@ -73,6 +73,9 @@ enum Task {
         /// Data-parallel training over these devices (comma separated, e.g. 0,1,2,3).
         #[arg(long)]
         devices: Option<String>,
+        /// Train (and evaluate) every method with this many seeds; the verdicts use their spread.
+        #[arg(long)]
+        seeds: Option<usize>,
     },
     /// Compiles (`cargo check`) the `jeat` binary with each GPU backend feature, and tests the
     /// `dashboard` feature.
@@ -141,7 +144,8 @@ fn run(xtask: Xtask) -> Result<()> {
             out,
             methods,
             devices,
-        } => reproduce::table(&root, backend, profile, out, methods, devices),
+            seeds,
+        } => reproduce::table(&root, backend, profile, out, methods, devices, seeds),
         Task::CheckBackends => backends::check_backends(&root),
         Task::GpuCheck { quick } => gpu_check::run(&root, backend, quick),
         Task::BenchVsPytorch { workloads, repeats } => {

@@ -14,6 +14,7 @@ pub fn table(
     out: Option<PathBuf>,
     methods: Option<String>,
     devices: Option<String>,
+    seeds: Option<usize>,
 ) -> Result<()> {
     if !["quick", "smoke", "cpu", "paper"].contains(&profile.as_str()) {
         bail!("unknown profile '{profile}'; valid: quick, smoke, cpu, paper");
@@ -50,6 +51,10 @@ pub fn table(
     if let Some(devices) = devices {
         args.push("--devices".into());
         args.push(devices);
+    }
+    if let Some(seeds) = seeds {
+        args.push("--seeds".into());
+        args.push(seeds.to_string());
     }
     run_jeat(root, backend, &args)
 }

@@ -126,6 +126,23 @@ fn flatness_and_gap_of_a_linear_model_follow_its_weights() {
     );
     // Random moves change the energy by less than the worst case, and by something.
     assert!(steep_numbers.random_change > 0.05 && steep_numbers.random_change < 1.6);
+    // Per point: every point's gap is the closed form, the changes average to the mean, and
+    // eight equal images have no spread of energies.
+    assert_eq!(steep_numbers.adversarial_gap_per_point.len(), 8);
+    assert!(
+        steep_numbers
+            .adversarial_gap_per_point
+            .iter()
+            .all(|g| (g - 1.6).abs() < 1e-4)
+    );
+    let per_point = &steep_numbers.random_change_per_point;
+    let mean = per_point.iter().sum::<f64>() / per_point.len() as f64;
+    assert!((mean - steep_numbers.random_change).abs() < 1e-12);
+    assert!(
+        per_point.iter().any(|c| (c - mean).abs() > 1e-3),
+        "{per_point:?}"
+    );
+    assert!(steep_numbers.energy_spread.abs() < 1e-6);
     let e = energies(&steep, images, labels);
     assert!(
         e.joint.iter().all(|&v| v.abs() < 1e-6),

@@ -1,4 +1,4 @@
-//! `jeat reproduce`: the paper's results table at one of three scales.
+//! `jeat reproduce`: the paper's results table at one of four scales.
 
 use crate::backend::Backend;
 use anyhow::{Result, bail};
@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
-    /// smoke (minutes, synthetic data), cpu (real Fashion-MNIST, about three hours on 2 cores)
-    /// or paper (CIFAR-10, WRN-34-10; needs a GPU).
+    /// smoke (minutes, synthetic data), quick (real Fashion-MNIST, about 12 minutes on 2 cores),
+    /// cpu (real Fashion-MNIST, about three hours on 2 cores) or paper (CIFAR-10, WRN-34-10;
+    /// needs a GPU).
     #[arg(long, value_parser = parse_profile)]
     profile: Profile,
     /// Output directory (runs, cells, grids, landscape.png, table.md, results.json).
@@ -26,6 +27,10 @@ pub struct ReproduceArgs {
     /// the first the main one, which also runs the attacks and scores), e.g. `--devices 0,1,2,3`.
     #[arg(long, value_delimiter = ',')]
     devices: Option<Vec<usize>>,
+    /// Train and evaluate every method with this many seeds (the profile's, then +1, +2, …):
+    /// the table shows the first, the spread over all of them enters the verdicts.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
 }
 
 pub fn run_command(args: ReproduceArgs, backend: Backend, index: Option<usize>) -> Result<()> {
@@ -41,6 +46,7 @@ pub fn run_command(args: ReproduceArgs, backend: Backend, index: Option<usize>) 
     if let Some(methods) = args.methods {
         plan.methods = methods;
     }
+    plan.seeds = args.seeds as usize;
     let options = Options {
         plan,
         out: args.out.clone(),

@@ -32,8 +32,8 @@ pub struct Analysis {
 }
 
 /// Bumped when the analysis computes differently (older cached analyses are recomputed): 2 is
-/// the landscape in eps units with the wide view and the slices.
-const ANALYSIS_REVISION: u32 = 2;
+/// the landscape in eps units with the wide view and the slices; 3 keeps the flatness per point.
+const ANALYSIS_REVISION: u32 = 3;
 
 /// The analysis of `cell`'s model (cached by the model, the plan's settings and the samples).
 pub fn analyse(
@@ -47,7 +47,7 @@ pub fn analyse(
     let (analysis, _) = run
         .cache
         .cached(&cell.dir.join("analysis.json"), &key, || {
-            say(format!("{}: energy analysis", cell.method));
+            say(format!("{}: energy analysis", cell.name));
             compute(run, cell)
         })?;
     Ok(analysis)
@@ -57,7 +57,7 @@ fn compute(run: &Run, cell: &MethodCell) -> Result<Analysis> {
     let (model, spec, test, threat) = (&cell.model, &cell.spec, &run.test, &run.threat);
     let (profile, device) = (&run.options.plan, &run.options.device);
     let samples_dir = cell.dir.join("samples");
-    let (cells, method) = (&cell.dir, cell.method);
+    let (cells, method) = (&cell.dir, &cell.name);
     let set = test.take(profile.analysis_points);
     let indices: Vec<usize> = (0..set.len()).collect();
     let batch = batch_at(&set, &indices, Augmentation::NONE, 0, 0, device);

@@ -27,7 +27,7 @@ pub struct Column {
 /// Every attack column of `cell`'s model, on the plan's first `attack_points` test points.
 pub fn columns(run: &Run, cell: &MethodCell, say: &mut dyn FnMut(String)) -> Result<Vec<Column>> {
     let plan = &run.options.plan;
-    let method = cell.method;
+    let method = &cell.name;
     let set = run.test.take(plan.attack_points);
     let source = SetSource {
         set: &set,

@@ -35,6 +35,8 @@ pub struct Run<'a> {
 pub struct MethodCell {
     /// The method.
     pub method: TrainingMethod,
+    /// The row's name: the method's, with `-seed<k>` for the profile's further training seeds.
+    pub name: String,
     /// The evaluated checkpoint (best validation accuracy, as the method chooses it).
     pub checkpoint: PathBuf,
     /// Its model, in inference mode.

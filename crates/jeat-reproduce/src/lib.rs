@@ -24,6 +24,7 @@ pub mod samples;
 pub mod scores;
 pub mod summary;
 pub mod training;
+pub mod verdict;
 
 pub use error::{ReproduceError, Result};
 pub use options::Options;

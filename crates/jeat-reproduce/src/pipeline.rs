@@ -37,14 +37,25 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
         if real_data { "" } else { " — SYNTHETIC data" }
     ));
     let mut rows: Vec<MethodResult> = Vec::new();
+    let mut replicates: Vec<MethodResult> = Vec::new();
     let mut failures = Vec::new();
-    for &method in &plan.methods {
-        match row(&run, method, &rows, say) {
-            Ok(result) => rows.push(result),
-            Err(error) => {
-                say(format!("{method}: FAILED: {error}"));
-                failures.push((method, error.to_string()));
+    for replicate in 0..plan.seeds.max(1) {
+        let mut done: Vec<MethodResult> = Vec::new();
+        for &method in &plan.methods {
+            match row(&run, method, replicate, &done, say) {
+                Ok(result) => done.push(result),
+                Err(error) => {
+                    say(format!(
+                        "{}: FAILED: {error}",
+                        training::row_name(method, replicate)
+                    ));
+                    failures.push((method, error.to_string()));
+                }
             }
+        }
+        match replicate {
+            0 => rows = done,
+            _ => replicates.extend(done),
         }
     }
     let landscapes: Vec<LandscapeRow> = rows
@@ -71,16 +82,20 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
         real_data,
         backend: options.backend.clone(),
         methods: rows,
+        replicates,
         failures,
         cells: (run.cache.hits(), run.cache.misses()),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-/// One method's row: train, attack, generate, score, analyse.
+/// One method's row for training seed `replicate`: train, attack, generate, score, analyse.
+/// `done` holds the rows of the same seed made so far (a method that fine-tunes another starts
+/// from that seed's checkpoint of it).
 fn row(
     run: &Run,
     method: TrainingMethod,
+    replicate: usize,
     done: &[MethodResult],
     say: &mut dyn FnMut(String),
 ) -> Result<MethodResult> {
@@ -97,7 +112,7 @@ fn row(
         ),
         None => None,
     };
-    let cell = training::train(run, method, pretrained, say)?;
+    let cell = training::train(run, method, replicate, pretrained, say)?;
     let columns = attack_cell::columns(run, &cell, say)?;
     let (samples, samples_key) = samples::generate(run, &cell, say)?;
     let scores = scores::score(run, &cell, &samples_key, say)?;
@@ -112,5 +127,6 @@ fn row(
         samples,
         scores,
         analysis,
+        replicate,
     })
 }

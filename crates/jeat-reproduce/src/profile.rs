@@ -28,6 +28,14 @@ pub struct ProfilePlan {
     pub landscape: (usize, f64),
     /// Batch size of attacks and scores.
     pub batch_size: usize,
+    /// Training seeds per method (`--seeds`): the first is the profile's own seed, each further
+    /// one trains, attacks, generates and scores the method again from seed + k.
+    #[serde(default = "one")]
+    pub seeds: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// The name of the AutoAttack column.
@@ -73,6 +81,7 @@ impl ProfilePlan {
                 analysis_points: 64,
                 landscape: (15, 10.0),
                 batch_size: 64,
+                seeds: 1,
             },
             Profile::Cpu => Self {
                 profile,
@@ -85,6 +94,7 @@ impl ProfilePlan {
                 analysis_points: 500,
                 landscape: (41, 10.0),
                 batch_size: 250,
+                seeds: 1,
             },
             // Budgeted for 15 minutes on two cores: the Inception network (≈ 0.5 s per image
             // there) and training dominate, so few samples and reference images.
@@ -99,6 +109,7 @@ impl ProfilePlan {
                 analysis_points: 200,
                 landscape: (21, 10.0),
                 batch_size: 100,
+                seeds: 1,
             },
             Profile::Paper => Self {
                 profile,
@@ -111,6 +122,7 @@ impl ProfilePlan {
                 analysis_points: 1000,
                 landscape: (51, 10.0),
                 batch_size: 250,
+                seeds: 1,
             },
         }
     }

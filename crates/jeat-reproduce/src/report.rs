@@ -2,10 +2,10 @@
 //! data, sample counts, backend and time), `results.json` (one RobustBench-style record per
 //! model) and whether the paper's qualitative claims hold on this run ([`crate::claims`]).
 
-use crate::claims::claims;
+use crate::claims::{RULES, Verdicts, claims};
 use crate::error::{ReproduceError, Result};
 use crate::profile::AUTOATTACK;
-use crate::summary::{MethodResult, Summary};
+use crate::summary::Summary;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -93,14 +93,6 @@ pub(crate) fn cell(value: Option<f64>, digits: usize) -> String {
     value.map_or("–".to_string(), |v| format!("{v:.digits$}"))
 }
 
-pub(crate) fn column(result: &MethodResult, name: &str) -> Option<f64> {
-    result
-        .columns
-        .iter()
-        .find(|c| c.name == name)
-        .map(|c| c.report.robust_accuracy)
-}
-
 /// Writes `table.md` and `results.json` into `dir`.
 pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
     let table = dir.join("table.md");
@@ -117,7 +109,7 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
                 "dataset": summary.data,
                 "threat_model": format!("Linf {}", p.eps),
                 "clean_acc": r.clean_accuracy,
-                "autoattack_acc": column(r, AUTOATTACK),
+                "autoattack_acc": r.column(AUTOATTACK),
                 "is": r.scores.is.as_ref().map(|x| x.value),
                 "fid": r.scores.fid.as_ref().map(|x| x.value),
                 "kid": r.scores.kid.as_ref().map(|x| x.value),
@@ -171,6 +163,17 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
         p.samples_per_class,
         summary.seconds
     )?;
+    writeln!(
+        md,
+        "Training seeds: {}{}.\n",
+        p.seeds,
+        match p.seeds {
+            1 =>
+                " (every number and verdict rests on one training run of each method; `--seeds 3` trains more)",
+            _ =>
+                " (the table shows the first; the spread over all of them is below and in the verdicts)",
+        }
+    )?;
     writeln!(md, "## Our numbers\n")?;
     let names: Vec<&str> = p.columns.iter().map(|(n, _)| n.as_str()).collect();
     writeln!(
@@ -180,7 +183,7 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
     )?;
     writeln!(md, "|{}", "---|".repeat(10 + names.len() - 1))?;
     for r in &summary.methods {
-        let attacks: Vec<String> = names.iter().map(|n| cell(column(r, n), 2)).collect();
+        let attacks: Vec<String> = names.iter().map(|n| cell(r.column(n), 2)).collect();
         writeln!(
             md,
             "| {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {:.0} |",
@@ -293,13 +296,71 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
         md,
         "\nLandscape: `landscape.png` (one row per model: near x with the eps-ball outlined, a wide view, and energy slices along the PGD-20 direction and a random one; the same directions for every model, each map with its own colour bar, dark = low); histograms: `cells/<method>/energies.png`; samples: `grids/<method>.png`.\n"
     )?;
+    across_seeds(summary, &mut md)?;
     writeln!(md, "## The paper's qualitative claims on this run\n")?;
-    for claim in claims(summary) {
-        writeln!(
-            md,
-            "- {} — **{}** ({})",
-            claim.statement, claim.verdict, claim.evidence
-        )?;
+    match claims(summary) {
+        Verdicts::Withheld(why) => writeln!(md, "No verdicts: {why}.")?,
+        Verdicts::Checked(claims) => {
+            for claim in claims {
+                writeln!(
+                    md,
+                    "- {} — **{}** ({})",
+                    claim.statement, claim.verdict, claim.evidence
+                )?;
+            }
+            writeln!(md, "\nWhere the rules and thresholds come from:\n\n{RULES}")?;
+        }
     }
     Ok(md)
+}
+
+/// Mean ± standard deviation over the training seeds of each method's headline numbers, when
+/// the profile trained more than one.
+fn across_seeds(summary: &Summary, md: &mut String) -> std::fmt::Result {
+    if summary.replicates.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        md,
+        "## Across training seeds (mean ± standard deviation)\n\n| method | seeds | clean % | AutoAttack % | FID | KID ×100 |\n|---|---|---|---|---|---|"
+    )?;
+    let spread = |values: Vec<f64>, digits: usize| {
+        if values.is_empty() {
+            return "–".to_string();
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let sd = match values.len() {
+            1 => 0.0,
+            _ => (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt(),
+        };
+        format!("{mean:.digits$} ± {sd:.digits$}")
+    };
+    for row in &summary.methods {
+        let rows = summary.rows_of(row.method);
+        writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            row.method,
+            rows.len(),
+            spread(rows.iter().map(|r| r.clean_accuracy).collect(), 2),
+            spread(
+                rows.iter().filter_map(|r| r.column(AUTOATTACK)).collect(),
+                2
+            ),
+            spread(
+                rows.iter()
+                    .filter_map(|r| r.scores.fid.as_ref().map(|f| f.value))
+                    .collect(),
+                1
+            ),
+            spread(
+                rows.iter()
+                    .filter_map(|r| r.scores.kid.as_ref().map(|k| 100.0 * k.value))
+                    .collect(),
+                2
+            ),
+        )?;
+    }
+    writeln!(md)
 }

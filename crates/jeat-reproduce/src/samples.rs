@@ -76,7 +76,7 @@ pub fn generate(
     std::fs::create_dir_all(&grids).map_err(|e| ReproduceError::io(&grids, e))?;
     let _ = std::fs::copy(
         dir.join("grid.png"),
-        grids.join(format!("{}.png", cell.method)),
+        grids.join(format!("{}.png", cell.name)),
     );
     Ok((samples, key))
 }

@@ -12,6 +12,10 @@ use jeat_metrics::scoring::{self, FeatureCache, Protocol, Scored};
 /// Images per Inception batch.
 const BATCH: usize = 50;
 
+/// Bumped when a score cell holds more (older cells are recomputed): 1 adds KID's standard
+/// error.
+const SCORES_REVISION: u32 = 1;
+
 /// IS, FID and KID of a method's samples, or why they are missing.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Scores {
@@ -49,7 +53,7 @@ pub fn score(
         });
     };
     let protocol = Protocol::default();
-    let key = serde_json::json!({"samples": samples_key, "weights": file_hash(&weights)?, "reference": profile.score_reference, "protocol": protocol});
+    let key = serde_json::json!({"samples": samples_key, "weights": file_hash(&weights)?, "reference": profile.score_reference, "protocol": protocol, "revision": SCORES_REVISION});
     let (scores, _) = run.cache.cached(&cell.dir.join("scores.json"), &key, || {
         if loaded.get().is_none() {
             let _ = loaded.set(jeat_metrics::weights::load(&weights, &options.device)?);

@@ -30,6 +30,19 @@ pub struct MethodResult {
     pub scores: Scores,
     /// The energy analysis.
     pub analysis: Analysis,
+    /// Which training seed of the profile this row is: 0 for the first (`--seeds`).
+    #[serde(default)]
+    pub replicate: usize,
+}
+
+impl MethodResult {
+    /// The robust accuracy (%) of the attack column `name`, if it was measured.
+    pub fn column(&self, name: &str) -> Option<f64> {
+        self.columns
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.report.robust_accuracy)
+    }
 }
 
 /// The whole run.
@@ -43,8 +56,11 @@ pub struct Summary {
     pub real_data: bool,
     /// The backend.
     pub backend: String,
-    /// One entry per method that completed.
+    /// One entry per method that completed (trained with the profile's first seed).
     pub methods: Vec<MethodResult>,
+    /// The rows of the other training seeds (`--seeds`), in seed order.
+    #[serde(default)]
+    pub replicates: Vec<MethodResult>,
     /// Methods that failed, and why (the others still run).
     pub failures: Vec<(TrainingMethod, String)>,
     /// Cells found in the cache and cells computed by this invocation.
@@ -57,5 +73,14 @@ impl Summary {
     /// The row of `method`, if it completed.
     pub fn row(&self, method: TrainingMethod) -> Option<&MethodResult> {
         self.methods.iter().find(|r| r.method == method)
+    }
+
+    /// Every completed row of `method`, one per training seed, in seed order.
+    pub fn rows_of(&self, method: TrainingMethod) -> Vec<&MethodResult> {
+        self.methods
+            .iter()
+            .chain(&self.replicates)
+            .filter(|r| r.method == method)
+            .collect()
     }
 }

@@ -9,17 +9,30 @@ use jeat_models::checkpoint::load_model;
 use jeat_train::{Event, TrainConfig, Trainer, TrainingMethod};
 use std::path::{Path, PathBuf};
 
-/// Trains `method` (from `pretrained` where it fine-tunes another model) and loads its best
-/// checkpoint.
+/// The name of `method`'s row for training seed `replicate`, and of its directories: the
+/// method's own name for the first seed (so a profile run with more seeds reuses a one-seed
+/// run), `<method>-seed<k>` for the others.
+pub fn row_name(method: TrainingMethod, replicate: usize) -> String {
+    match replicate {
+        0 => method.name().to_string(),
+        k => format!("{}-seed{k}", method.name()),
+    }
+}
+
+/// Trains `method` with the profile's seed plus `replicate` (from `pretrained` where it
+/// fine-tunes another model) and loads its best checkpoint.
 pub fn train(
     run: &Run,
     method: TrainingMethod,
+    replicate: usize,
     pretrained: Option<PathBuf>,
     say: &mut dyn FnMut(String),
 ) -> Result<MethodCell> {
     let options = run.options;
-    let config = options.plan.profile.config(method, pretrained)?;
-    let run_dir = options.out.join("runs").join(method.name());
+    let mut config = options.plan.profile.config(method, pretrained)?;
+    config.training.seed += replicate as u64;
+    let name = row_name(method, replicate);
+    let run_dir = options.out.join("runs").join(&name);
     let devices = match options.training_devices.is_empty() {
         true => std::slice::from_ref(&options.device),
         false => &options.training_devices[..],
@@ -33,7 +46,8 @@ pub fn train(
         model: model.valid(),
         spec,
         run_dir,
-        dir: options.out.join("cells").join(method.name()),
+        dir: options.out.join("cells").join(&name),
+        name,
         training_seconds,
     })
 }
