@@ -48,3 +48,28 @@ pub fn device() -> Device {
         TestBackend::Wgpu => unreachable!("refused by from_env"),
     }
 }
+
+/// The directory tests read real data from: `$JEAT_DATA`, else the workspace's `data/` (where
+/// `cargo xtask fetch-data` and `cargo xtask test` put it).
+pub fn data_root() -> std::path::PathBuf {
+    std::env::var_os("JEAT_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"))
+}
+
+/// Real data (or weights) a test needs: `found` when it is there; `None`, with a line saying
+/// so, where the user opted out with `JEAT_SKIP_REAL_DATA`; otherwise the test fails with
+/// `found`'s error, which says how to get it.
+///
+/// # Panics
+/// When the data is missing and `JEAT_SKIP_REAL_DATA` is not set.
+pub fn real_data<T, E: std::fmt::Display>(found: Result<T, E>, what: &str) -> Option<T> {
+    match found {
+        Ok(value) => Some(value),
+        Err(_) if std::env::var_os("JEAT_SKIP_REAL_DATA").is_some() => {
+            eprintln!("JEAT_SKIP_REAL_DATA is set: skipping a test that needs {what}");
+            None
+        }
+        Err(e) => panic!("{e} (or set JEAT_SKIP_REAL_DATA=1 to skip tests on real data)"),
+    }
+}
