@@ -299,7 +299,13 @@ fn generation_verdict(better: &MethodResult, worse: &MethodResult) -> Verdict {
                 .into(),
         );
     };
-    let verdict = decide(kw.value - kb.value, 0.0, sb.hypot(sw), "the KID difference");
+    // In the table's units (KID × 100).
+    let verdict = decide(
+        100.0 * (kw.value - kb.value),
+        0.0,
+        100.0 * sb.hypot(sw),
+        "the KID×100 difference",
+    );
     let samples = better.samples.count.min(worse.samples.count);
     let fids = better.scores.fid.as_ref().zip(worse.scores.fid.as_ref());
     match (verdict, fids) {
