@@ -47,7 +47,8 @@ pub fn run(root: &Path, backend: Backend, workloads: &[String], repeats: usize) 
     let out_dir = root.join("target").join("bench-vs-pytorch");
     std::fs::create_dir_all(&out_dir)?;
     let mut build = vec!["build", "--release", "--quiet", "-p", "jeat-cli"];
-    build.extend(backend.cargo_features());
+    let features = backend.cargo_features();
+    build.extend(features.iter().map(String::as_str));
     cargo(root, &build)?;
     let jeat = root.join("target").join("release").join("jeat");
     let python = torch_python(root);

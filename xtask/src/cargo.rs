@@ -29,13 +29,26 @@ impl Backend {
         }
     }
 
-    /// The `jeat-cli` feature flags that compile the backend in.
-    pub fn cargo_features(self) -> Vec<&'static str> {
+    /// The `jeat-cli` features that compile the backend in (`None` for flex, always in).
+    fn feature(self) -> Option<&'static str> {
         match self {
-            Self::Flex => vec![],
-            Self::Wgpu => vec!["--features", "wgpu"],
-            Self::Cuda => vec!["--features", "cuda"],
-            Self::Rocm => vec!["--features", "rocm"],
+            Self::Flex => None,
+            Self::Wgpu => Some("wgpu"),
+            Self::Cuda => Some("cuda"),
+            Self::Rocm => Some("rocm"),
+        }
+    }
+
+    /// The `jeat-cli` feature flags of a build for this backend: its own, and `onednn` where
+    /// oneDNN is in use ([`crate::onednn::in_use`]).
+    pub fn cargo_features(self) -> Vec<String> {
+        let mut features: Vec<&str> = self.feature().into_iter().collect();
+        if crate::onednn::in_use() {
+            features.push("onednn");
+        }
+        match features.is_empty() {
+            true => Vec::new(),
+            false => vec!["--features".into(), features.join(",")],
         }
     }
 }
@@ -77,8 +90,9 @@ pub fn cargo_with(root: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<(
 
 /// Builds and runs the `jeat` binary (release profile) with the backend's feature.
 pub fn run_jeat(root: &Path, backend: Backend, args: &[String]) -> Result<()> {
+    let features = backend.cargo_features();
     let mut all: Vec<&str> = vec!["run", "--release", "--quiet", "-p", "jeat-cli"];
-    all.extend(backend.cargo_features());
+    all.extend(features.iter().map(String::as_str));
     all.push("--");
     all.extend(args.iter().map(String::as_str));
     cargo(root, &all)

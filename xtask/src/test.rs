@@ -47,15 +47,23 @@ pub const WGPU_QUICK_TESTS: [&str; 7] = [
 ];
 
 /// One build serves both backends: the tests with jeat-core's `wgpu` feature (the test device
-/// switch) and the `jeat` binary with its `wgpu` feature (which compiles that backend in).
-pub const FEATURES: &str = "jeat-core/wgpu,jeat-cli/wgpu";
+/// switch) and the `jeat` binary with its `wgpu` feature (which compiles that backend in); and
+/// with `jeat-cli/onednn` where oneDNN is in use, so that every test runs the convolutions users
+/// get ([`crate::onednn::in_use`]).
+pub fn features() -> String {
+    let mut features = String::from("jeat-core/wgpu,jeat-cli/wgpu");
+    if crate::onednn::in_use() {
+        features.push_str(",jeat-cli/onednn");
+    }
+    features
+}
 
 /// All GPU-path tests on wgpu (`cargo xtask test --backend wgpu`).
 pub fn run_wgpu(root: &Path) -> Result<()> {
     wgpu_tests(root, &WGPU_TESTS)
 }
 
-/// `tests` built with [`FEATURES`] and run with `JEAT_TEST_BACKEND=wgpu`. Without a GPU,
+/// `tests` built with [`features`] and run with `JEAT_TEST_BACKEND=wgpu`. Without a GPU,
 /// Mesa's software Vulkan driver (lavapipe) runs them; where it is missing and apt is
 /// available it is installed, else the error says how. The executables of the whole workspace's
 /// test build are run directly: `cargo test --test …` would resolve features for fewer targets
@@ -103,12 +111,12 @@ struct TestExecutable {
     path: PathBuf,
 }
 
-/// The integration-test executables of the workspace's test build with [`FEATURES`] (built
+/// The integration-test executables of the workspace's test build with [`features`] (built
 /// first if need be; up to date, this only lists them).
 fn test_executables(root: &Path) -> Result<Vec<TestExecutable>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(&cargo)
-        .args(["test", "--workspace", "--features", FEATURES, "--no-run"])
+        .args(["test", "--workspace", "--features", &features(), "--no-run"])
         .args(["--message-format", "json-render-diagnostics"])
         .current_dir(root)
         .stderr(std::process::Stdio::inherit())
@@ -182,7 +190,8 @@ pub fn run(root: &Path, gpu_path: bool) -> Result<()> {
     // Compile the tests first: their build also makes the `jeat` binary that fetches the
     // weights, with the workspace's features (a separate `cargo build -p jeat-cli` would
     // resolve other features and compile burn twice).
-    let build = ["test", "--workspace", "--features", FEATURES];
+    let features = features();
+    let build = ["test", "--workspace", "--features", &features];
     cargo(root, &[&build[..], &["--no-run"]].concat())?;
     ensure_inception_weights(root, "debug", "the tests")?;
     cargo(root, &[&build[..], &["--no-fail-fast"]].concat())?;

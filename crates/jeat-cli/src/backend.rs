@@ -174,6 +174,26 @@ pub fn avx512_status() -> &'static str {
     }
 }
 
+/// Which convolution path the CPU backend has compiled in and which one runs.
+pub fn convolution_status() -> String {
+    use jeat_models::conv::{Path, compiled, onednn_version, path};
+    let (running, why) = path();
+    match (compiled(), onednn_version()) {
+        (Path::OneDnn, Some((major, minor, patch))) => match running {
+            Path::OneDnn => {
+                format!("oneDNN {major}.{minor}.{patch} compiled in (feature `onednn`), in use")
+            }
+            other => format!(
+                "oneDNN {major}.{minor}.{patch} compiled in (feature `onednn`), not in use ({}): {other}",
+                why.unwrap_or_default()
+            ),
+        },
+        (compiled, _) => format!(
+            "{compiled} (oneDNN not compiled in: build with --features onednn, which needs oneDNN installed, e.g. libdnnl-dev)"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

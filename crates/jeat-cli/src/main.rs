@@ -116,6 +116,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             println!("avx512 {}", backend::avx512_status());
+            println!("conv  {}", backend::convolution_status());
             Ok(())
         }
     }

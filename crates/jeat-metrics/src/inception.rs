@@ -58,7 +58,7 @@ impl BasicConv2d {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(self.bn.forward(self.conv.forward(x)))
+        relu(self.bn.forward(jeat_models::conv::forward(&self.conv, x)))
     }
 }
 

@@ -13,12 +13,16 @@
 //! - [`checkpoint`] — PyTorch (`.pt`/`.pth`, zip and legacy) and safetensors in, safetensors out,
 //!   with the reference implementations' parameter names.
 //!
-//! No backend is named here: models live on whatever `Device` they are built on. The optional
-//! `flex-kernels` feature (on in the `jeat` binary's `flex` feature) adds [`flex_pool`], a faster
-//! pooling kernel the MNIST CNN uses on the flex CPU backend in inference.
+//! No backend is named here: models live on whatever `Device` they are built on. Every
+//! convolution goes through [`conv::forward`]: burn's `Conv2d::forward` on other backends, and on
+//! the flex CPU backend, with the optional `flex-kernels` feature (on in the `jeat` binary's
+//! `flex` feature), a convolution with a weight-gradient kernel of jeat's, or with `onednn`,
+//! oneDNN's. `flex-kernels` also adds [`flex_pool`], a faster pooling kernel the MNIST CNN uses
+//! on flex in inference.
 
 pub mod checkpoint;
 pub mod classifier;
+pub mod conv;
 pub mod error;
 #[cfg(feature = "flex-kernels")]
 pub mod flex_pool;

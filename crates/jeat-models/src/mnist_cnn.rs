@@ -2,6 +2,7 @@
 //! conv 1→32 3×3 pad 1, ReLU, max-pool 2; conv 32→64 3×3 pad 1, ReLU, max-pool 2;
 //! linear 3136→200, ReLU; linear 200→10. Names `conv1, conv2, linear1, linear2`.
 
+use crate::conv;
 use crate::normalization::{Normalization, NormalizationSpec};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -61,8 +62,8 @@ impl MnistCnn {
     /// Logits `[B, K]` of images `[B, C, H, W]` in [0, 1].
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.normalization.forward(images);
-        let x = self.max_pool(relu(self.conv1.forward(x)));
-        let x = self.max_pool(relu(self.conv2.forward(x)));
+        let x = self.max_pool(relu(conv::forward(&self.conv1, x)));
+        let x = self.max_pool(relu(conv::forward(&self.conv2, x)));
         // Flatten in PyTorch's (C, H, W) order so imported weights line up.
         let x: Tensor<2> = x.flatten(1, 3);
         self.linear2.forward(relu(self.linear1.forward(x)))

@@ -1,6 +1,7 @@
 //! PreAct-ResNet-18 (He et al. 2016), as in Rice et al.'s robust-overfitting code: parameter
 //! names `conv1`, `layer{1..4}.{i}.{bn1,conv1,bn2,conv2,shortcut.0}`, `bn`, `linear`.
 
+use crate::conv;
 use crate::normalization::{Normalization, NormalizationSpec};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -60,11 +61,11 @@ impl PreActBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let activated = relu(self.bn1.forward(x.clone()));
         let shortcut = match self.shortcut.first() {
-            Some(projection) => projection.forward(activated.clone()),
+            Some(projection) => conv::forward(projection, activated.clone()),
             None => x,
         };
-        let out = self.conv1.forward(activated);
-        let out = self.conv2.forward(relu(self.bn2.forward(out)));
+        let out = conv::forward(&self.conv1, activated);
+        let out = conv::forward(&self.conv2, relu(self.bn2.forward(out)));
         out + shortcut
     }
 }
@@ -107,7 +108,7 @@ impl PreActResNet18Config {
 impl PreActResNet18 {
     /// Logits `[B, K]` of images `[B, C, H, W]` in [0, 1].
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = self.conv1.forward(self.normalization.forward(images));
+        let mut x = conv::forward(&self.conv1, self.normalization.forward(images));
         for stage in [&self.layer1, &self.layer2, &self.layer3, &self.layer4] {
             for block in stage {
                 x = block.forward(x);

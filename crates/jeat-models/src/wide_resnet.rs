@@ -3,6 +3,7 @@
 //! `conv1`, `block{1,2,3}.layer.{i}.{bn1,conv1,bn2,conv2,conv_shortcut}`, `bn1`, `fc`.
 //! Batch norm can be switched off (JEM trains a norm-free WRN-28-10).
 
+use crate::conv;
 use crate::normalization::{Normalization, NormalizationSpec};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
@@ -94,12 +95,12 @@ impl BasicBlock {
     /// `[B, Cin, H, W]` → `[B, Cout, H/stride, W/stride]`.
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let activated = relu(apply_norm(&self.bn1, x.clone()));
-        let out = self.conv1.forward(activated.clone());
+        let out = conv::forward(&self.conv1, activated.clone());
         let out = self.dropout.forward(relu(apply_norm(&self.bn2, out)));
-        let out = self.conv2.forward(out);
+        let out = conv::forward(&self.conv2, out);
         // As in the reference code, a widening shortcut sees the activated input.
         let shortcut = match &self.conv_shortcut {
-            Some(conv) => conv.forward(activated),
+            Some(shortcut) => conv::forward(shortcut, activated),
             None => x,
         };
         out + shortcut
@@ -171,7 +172,7 @@ impl WideResNetConfig {
 impl WideResNet {
     /// Logits `[B, K]` of images `[B, C, H, W]` in [0, 1].
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self.conv1.forward(self.normalization.forward(images));
+        let x = conv::forward(&self.conv1, self.normalization.forward(images));
         let x = self
             .block3
             .forward(self.block2.forward(self.block1.forward(x)));

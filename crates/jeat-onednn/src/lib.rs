@@ -1,0 +1,537 @@
+//! oneDNN's CPU convolutions, the ones PyTorch runs on CPUs, on plain row-major buffers: the
+//! forward pass, the gradient of the input and the gradient of the weights (and bias) of a 2-D
+//! convolution in f32, NCHW activations and OIHW weights, as burn and PyTorch keep them.
+//!
+//! A small C++ shim (`shim/conv.cpp`) makes the calls; it lets oneDNN choose its own layouts
+//! (blocked ones on AVX-512 and AMX; a forced plain layout falls to a reference kernel 100× slower),
+//! reorders activations into them and back on every call, reorders each weight buffer once
+//! (cached under a key the caller gives until it calls [`forget_weights`]), and caches the
+//! primitives by shape. It builds against oneDNN 2.x (Debian 12's `libdnnl-dev`, 2.6) and 3.x.
+//!
+//! This crate knows nothing of burn: `jeat-models` routes flex's convolutions here.
+//!
+//! oneDNN's OpenMP threads wait for work by spinning unless `OMP_WAIT_POLICY=PASSIVE` is set when
+//! the process starts; on a machine with few cores that spinning takes time from the other
+//! threads of the process (see docs/performance.md for what it costs and how `jeat` sets it).
+
+use std::ffi::{c_char, c_int};
+
+/// The shape of one convolution: `x [batch, in_channels, in_h, in_w]` convolved with
+/// `w [out_channels, in_channels, kernel_h, kernel_w]` (plus `bias [out_channels]`) gives
+/// `y [batch, out_channels, out_h, out_w]`. Dilation counts as in burn and PyTorch (1: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConvShape {
+    /// `N`.
+    pub batch: usize,
+    /// `C_in`.
+    pub in_channels: usize,
+    /// `[H, W]` of the input.
+    pub input: [usize; 2],
+    /// `C_out`.
+    pub out_channels: usize,
+    /// `[KH, KW]`.
+    pub kernel: [usize; 2],
+    /// `[OH, OW]` of the output.
+    pub output: [usize; 2],
+    /// Stride per spatial dimension.
+    pub stride: [usize; 2],
+    /// Zero padding before the first row and column (`[top, left]`); the padding after the last
+    /// ones is what makes the output `output` (the same on both sides where the stride divides
+    /// the span).
+    pub padding: [usize; 2],
+    /// Dilation per spatial dimension (1: none).
+    pub dilation: [usize; 2],
+    /// Whether a bias is added.
+    pub bias: bool,
+}
+
+impl ConvShape {
+    /// Elements of the input.
+    pub fn input_len(&self) -> usize {
+        self.batch * self.in_channels * self.input[0] * self.input[1]
+    }
+
+    /// Elements of the weights.
+    pub fn weights_len(&self) -> usize {
+        self.out_channels * self.in_channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Elements of the output.
+    pub fn output_len(&self) -> usize {
+        self.batch * self.out_channels * self.output[0] * self.output[1]
+    }
+
+    fn ffi(&self) -> ffi::ConvShape {
+        let i = |v: usize| v as i64;
+        ffi::ConvShape {
+            n: i(self.batch),
+            ic: i(self.in_channels),
+            ih: i(self.input[0]),
+            iw: i(self.input[1]),
+            oc: i(self.out_channels),
+            kh: i(self.kernel[0]),
+            kw: i(self.kernel[1]),
+            oh: i(self.output[0]),
+            ow: i(self.output[1]),
+            stride_h: i(self.stride[0]),
+            stride_w: i(self.stride[1]),
+            pad_h: i(self.padding[0]),
+            pad_w: i(self.padding[1]),
+            dilation_h: i(self.dilation[0]),
+            dilation_w: i(self.dilation[1]),
+            has_bias: i32::from(self.bias),
+        }
+    }
+}
+
+/// What oneDNN refused, in its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// oneDNN's version, as the loaded library reports it: `(major, minor, patch)`; zeros in a
+/// build without oneDNN ([`LINKED`]).
+pub fn version() -> (u32, u32, u32) {
+    let (mut major, mut minor, mut patch) = (0i32, 0i32, 0i32);
+    // SAFETY: the shim writes three integers through the pointers it is given.
+    unsafe { ffi::jeat_onednn_version(&mut major, &mut minor, &mut patch) };
+    (major as u32, minor as u32, patch as u32)
+}
+
+fn check(what: &str, len: usize, expected: usize) -> Result<(), Error> {
+    match len == expected {
+        true => Ok(()),
+        false => Err(Error(format!(
+            "{what} has {len} elements, the convolution's shape needs {expected}"
+        ))),
+    }
+}
+
+/// Runs a shim call with an error buffer, turning a non-zero return into its message.
+fn call(body: impl FnOnce(*mut c_char, usize) -> c_int) -> Result<(), Error> {
+    let mut message = vec![0u8; 512];
+    let status = body(message.as_mut_ptr().cast(), message.len());
+    if status == 0 {
+        return Ok(());
+    }
+    let end = message
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(message.len());
+    Err(Error(String::from_utf8_lossy(&message[..end]).into_owned()))
+}
+
+/// `y = conv(x, w) + bias`. `weights_key` names the buffer `w` for the cache of reordered
+/// weights (0: do not cache); a caller that reuses a key must [`forget_weights`] it first
+/// whenever the buffer's contents may have changed.
+pub fn forward(
+    shape: &ConvShape,
+    x: &[f32],
+    w: &[f32],
+    weights_key: u64,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) -> Result<(), Error> {
+    check("x", x.len(), shape.input_len())?;
+    check("w", w.len(), shape.weights_len())?;
+    check("y", y.len(), shape.output_len())?;
+    if let Some(b) = bias {
+        check("bias", b.len(), shape.out_channels)?;
+    }
+    if shape.bias != bias.is_some() {
+        return Err(Error(
+            "the shape's bias flag and the bias given disagree".into(),
+        ));
+    }
+    let s = shape.ffi();
+    // SAFETY: every buffer has the length the shape implies (checked above) and outlives the
+    // call; the shim writes only into `y` and the error buffer.
+    call(|error, len| unsafe {
+        ffi::jeat_onednn_conv_forward(
+            &s,
+            x.as_ptr(),
+            w.as_ptr(),
+            weights_key,
+            bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
+            y.as_mut_ptr(),
+            error,
+            len,
+        )
+    })
+}
+
+/// `dx`, the gradient of the input, from the gradient of the output `dy` and the weights `w`
+/// (cached under `weights_key` as in [`forward`]).
+pub fn backward_data(
+    shape: &ConvShape,
+    dy: &[f32],
+    w: &[f32],
+    weights_key: u64,
+    dx: &mut [f32],
+) -> Result<(), Error> {
+    check("dy", dy.len(), shape.output_len())?;
+    check("w", w.len(), shape.weights_len())?;
+    check("dx", dx.len(), shape.input_len())?;
+    let s = shape.ffi();
+    // SAFETY: as in `forward`; the shim writes only into `dx` and the error buffer.
+    call(|error, len| unsafe {
+        ffi::jeat_onednn_conv_backward_data(
+            &s,
+            dy.as_ptr(),
+            w.as_ptr(),
+            weights_key,
+            dx.as_mut_ptr(),
+            error,
+            len,
+        )
+    })
+}
+
+/// `dw` and, where the shape has a bias, `db`: the gradients of the weights and bias, from the
+/// input `x` and the gradient of the output `dy`.
+pub fn backward_weights(
+    shape: &ConvShape,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    db: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    check("x", x.len(), shape.input_len())?;
+    check("dy", dy.len(), shape.output_len())?;
+    check("dw", dw.len(), shape.weights_len())?;
+    if shape.bias != db.is_some() {
+        return Err(Error(
+            "the shape's bias flag and the bias gradient disagree".into(),
+        ));
+    }
+    let db = match db {
+        Some(db) => {
+            check("db", db.len(), shape.out_channels)?;
+            db.as_mut_ptr()
+        }
+        None => std::ptr::null_mut(),
+    };
+    let s = shape.ffi();
+    // SAFETY: as in `forward`; the shim writes only into `dw`, `db` and the error buffer.
+    call(|error, len| unsafe {
+        ffi::jeat_onednn_conv_backward_weights(
+            &s,
+            x.as_ptr(),
+            dy.as_ptr(),
+            dw.as_mut_ptr(),
+            db,
+            error,
+            len,
+        )
+    })
+}
+
+/// Drops the reordered copies of the weights cached under `weights_key`.
+pub fn forget_weights(weights_key: u64) {
+    // SAFETY: takes a plain integer.
+    unsafe { ffi::jeat_onednn_forget_weights(weights_key) }
+}
+
+/// Whether this build links oneDNN (the `link` feature; `jeat-models`' `onednn`).
+pub const LINKED: bool = cfg!(feature = "link");
+
+mod ffi {
+    use std::ffi::{c_char, c_int};
+
+    #[repr(C)]
+    pub struct ConvShape {
+        pub n: i64,
+        pub ic: i64,
+        pub ih: i64,
+        pub iw: i64,
+        pub oc: i64,
+        pub kh: i64,
+        pub kw: i64,
+        pub oh: i64,
+        pub ow: i64,
+        pub stride_h: i64,
+        pub stride_w: i64,
+        pub pad_h: i64,
+        pub pad_w: i64,
+        pub dilation_h: i64,
+        pub dilation_w: i64,
+        pub has_bias: i32,
+    }
+
+    #[cfg(feature = "link")]
+    unsafe extern "C" {
+        pub fn jeat_onednn_version(major: *mut i32, minor: *mut i32, patch: *mut i32);
+        #[allow(clippy::too_many_arguments)]
+        pub fn jeat_onednn_conv_forward(
+            shape: *const ConvShape,
+            x: *const f32,
+            w: *const f32,
+            w_key: u64,
+            b: *const f32,
+            y: *mut f32,
+            error: *mut c_char,
+            error_len: usize,
+        ) -> c_int;
+        pub fn jeat_onednn_conv_backward_data(
+            shape: *const ConvShape,
+            dy: *const f32,
+            w: *const f32,
+            w_key: u64,
+            dx: *mut f32,
+            error: *mut c_char,
+            error_len: usize,
+        ) -> c_int;
+        pub fn jeat_onednn_conv_backward_weights(
+            shape: *const ConvShape,
+            x: *const f32,
+            dy: *const f32,
+            dw: *mut f32,
+            db: *mut f32,
+            error: *mut c_char,
+            error_len: usize,
+        ) -> c_int;
+        pub fn jeat_onednn_forget_weights(w_key: u64);
+    }
+
+    /// The shim's entry points in a build without oneDNN: every call fails, saying why.
+    #[cfg(not(feature = "link"))]
+    mod absent {
+        use super::{ConvShape, c_char, c_int};
+
+        fn refuse(error: *mut c_char, error_len: usize) -> c_int {
+            let message = b"this jeat was built without oneDNN (the `onednn` feature)\0";
+            let len = message.len().min(error_len);
+            // SAFETY: the callers pass a buffer of `error_len` bytes.
+            unsafe { std::ptr::copy_nonoverlapping(message.as_ptr().cast(), error, len) };
+            1
+        }
+
+        pub unsafe fn jeat_onednn_version(major: *mut i32, minor: *mut i32, patch: *mut i32) {
+            // SAFETY: the caller passes three valid pointers.
+            unsafe { (*major, *minor, *patch) = (0, 0, 0) };
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe fn jeat_onednn_conv_forward(
+            _: *const ConvShape,
+            _: *const f32,
+            _: *const f32,
+            _: u64,
+            _: *const f32,
+            _: *mut f32,
+            error: *mut c_char,
+            error_len: usize,
+        ) -> c_int {
+            refuse(error, error_len)
+        }
+
+        pub unsafe fn jeat_onednn_conv_backward_data(
+            _: *const ConvShape,
+            _: *const f32,
+            _: *const f32,
+            _: u64,
+            _: *mut f32,
+            error: *mut c_char,
+            error_len: usize,
+        ) -> c_int {
+            refuse(error, error_len)
+        }
+
+        pub unsafe fn jeat_onednn_conv_backward_weights(
+            _: *const ConvShape,
+            _: *const f32,
+            _: *const f32,
+            _: *mut f32,
+            _: *mut f32,
+            error: *mut c_char,
+            error_len: usize,
+        ) -> c_int {
+            refuse(error, error_len)
+        }
+
+        pub unsafe fn jeat_onednn_forget_weights(_: u64) {}
+    }
+
+    #[cfg(not(feature = "link"))]
+    pub use absent::*;
+}
+
+#[cfg(all(test, feature = "link"))]
+mod tests {
+    use super::*;
+
+    /// A direct convolution from its definition, in f64.
+    fn reference(shape: &ConvShape, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Vec<f64> {
+        let mut y = vec![0f64; shape.output_len()];
+        let [ih, iw] = shape.input;
+        let [oh, ow] = shape.output;
+        let [kh, kw] = shape.kernel;
+        for n in 0..shape.batch {
+            for o in 0..shape.out_channels {
+                for r in 0..oh {
+                    for c in 0..ow {
+                        let mut sum = b.map_or(0.0, |b| f64::from(b[o]));
+                        for i in 0..shape.in_channels {
+                            for p in 0..kh {
+                                for q in 0..kw {
+                                    let row = (r * shape.stride[0] + p * shape.dilation[0]) as i64
+                                        - shape.padding[0] as i64;
+                                    let col = (c * shape.stride[1] + q * shape.dilation[1]) as i64
+                                        - shape.padding[1] as i64;
+                                    if row < 0 || col < 0 || row >= ih as i64 || col >= iw as i64 {
+                                        continue;
+                                    }
+                                    let xi = ((n * shape.in_channels + i) * ih + row as usize) * iw
+                                        + col as usize;
+                                    let wi = ((o * shape.in_channels + i) * kh + p) * kw + q;
+                                    sum += f64::from(x[xi]) * f64::from(w[wi]);
+                                }
+                            }
+                        }
+                        y[((n * shape.out_channels + o) * oh + r) * ow + c] = sum;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                let v = (i as u32)
+                    .wrapping_mul(2654435761)
+                    .wrapping_add(seed.wrapping_mul(97));
+                (v % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn shape(stride: usize, padding: usize, dilation: usize, bias: bool) -> ConvShape {
+        let (input, kernel) = ([9, 7], [3, 3]);
+        let out =
+            |size: usize, k: usize| (size + 2 * padding - dilation * (k - 1) - 1) / stride + 1;
+        ConvShape {
+            batch: 2,
+            in_channels: 5,
+            input,
+            out_channels: 6,
+            kernel,
+            output: [out(input[0], kernel[0]), out(input[1], kernel[1])],
+            stride: [stride; 2],
+            padding: [padding; 2],
+            dilation: [dilation; 2],
+            bias,
+        }
+    }
+
+    /// The forward pass of strided, padded, dilated convolutions with and without bias is the
+    /// definition's, and a cached weight buffer that changed is read again once forgotten.
+    #[test]
+    fn the_forward_pass_is_the_definition() {
+        for (stride, padding, dilation, bias) in [
+            (1, 1, 1, false),
+            (2, 1, 1, true),
+            (2, 0, 2, true),
+            (3, 2, 1, false),
+        ] {
+            let s = shape(stride, padding, dilation, bias);
+            let (x, mut w) = (values(s.input_len(), 1), values(s.weights_len(), 2));
+            let b = values(s.out_channels, 3);
+            let bias = bias.then_some(b.as_slice());
+            let mut y = vec![0f32; s.output_len()];
+            forward(&s, &x, &w, 7, bias, &mut y).unwrap();
+            let expected = reference(&s, &x, &w, bias);
+            for (a, e) in y.iter().zip(&expected) {
+                assert!((f64::from(*a) - e).abs() < 1e-4, "{s:?}: {a} vs {e}");
+            }
+            w.iter_mut().for_each(|v| *v *= -2.0);
+            forget_weights(7);
+            forward(&s, &x, &w, 7, bias, &mut y).unwrap();
+            let expected = reference(&s, &x, &w, bias);
+            for (a, e) in y.iter().zip(&expected) {
+                assert!(
+                    (f64::from(*a) - e).abs() < 2e-4,
+                    "{s:?} after forgetting: {a} vs {e}"
+                );
+            }
+            forget_weights(7);
+        }
+    }
+
+    /// The gradients are the adjoints of the forward pass: `<dy, conv(dx', w)> = <backward_data
+    /// (dy), dx'>` and `<dy, conv(x, dw')> = <backward_weights(x, dy), dw'>`, and the bias
+    /// gradient is `dy` summed over everything but the channel.
+    #[test]
+    fn the_gradients_are_the_adjoints_of_the_forward_pass() {
+        for (stride, padding, dilation, bias) in
+            [(1, 1, 1, true), (2, 1, 1, false), (2, 0, 2, true)]
+        {
+            let s = shape(stride, padding, dilation, bias);
+            let (x, w, dy) = (
+                values(s.input_len(), 4),
+                values(s.weights_len(), 5),
+                values(s.output_len(), 6),
+            );
+            let (probe_x, probe_w) = (values(s.input_len(), 8), values(s.weights_len(), 9));
+            let dot = |a: &[f32], b: &[f64]| -> f64 {
+                a.iter().zip(b).map(|(p, q)| f64::from(*p) * q).sum()
+            };
+            let mut dx = vec![0f32; s.input_len()];
+            backward_data(&s, &dy, &w, 0, &mut dx).unwrap();
+            let unbiased = ConvShape { bias: false, ..s };
+            let lhs = dot(&dy, &reference(&unbiased, &probe_x, &w, None));
+            let rhs: f64 = dx
+                .iter()
+                .zip(&probe_x)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum();
+            assert!(
+                (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
+                "{s:?}: dx {lhs} vs {rhs}"
+            );
+
+            let mut dw = vec![0f32; s.weights_len()];
+            let mut db = vec![0f32; s.out_channels];
+            backward_weights(&s, &x, &dy, &mut dw, bias.then_some(db.as_mut_slice())).unwrap();
+            let lhs = dot(&dy, &reference(&unbiased, &x, &probe_w, None));
+            let rhs: f64 = dw
+                .iter()
+                .zip(&probe_w)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum();
+            assert!(
+                (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
+                "{s:?}: dw {lhs} vs {rhs}"
+            );
+            if bias {
+                let plane = s.output[0] * s.output[1];
+                for (o, got) in db.iter().enumerate() {
+                    let expected: f64 = (0..s.batch)
+                        .flat_map(|n| dy[(n * s.out_channels + o) * plane..][..plane].iter())
+                        .map(|v| f64::from(*v))
+                        .sum();
+                    assert!((f64::from(*got) - expected).abs() < 1e-4, "db[{o}]");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn buffers_of_the_wrong_length_are_refused() {
+        let s = shape(1, 1, 1, false);
+        let (x, w) = (values(s.input_len(), 1), values(s.weights_len(), 2));
+        let mut y = vec![0f32; s.output_len() - 1];
+        let err = forward(&s, &x, &w, 0, None, &mut y).unwrap_err();
+        assert!(err.0.contains("y has"), "{err}");
+        let (major, ..) = version();
+        assert!(major >= 2, "oneDNN {major}");
+    }
+}
