@@ -97,3 +97,15 @@ pub fn run_jeat(root: &Path, backend: Backend, args: &[String]) -> Result<()> {
     all.extend(args.iter().map(String::as_str));
     cargo(root, &all)
 }
+
+/// One build serves both backends: the tests with jeat-core's `wgpu` feature (the test device
+/// switch) and the `jeat` binary with its `wgpu` feature (which compiles that backend in); and
+/// with `jeat-cli/onednn` where oneDNN is in use, so that every test runs the convolutions users
+/// get ([`crate::onednn::in_use`]).
+pub fn test_features() -> String {
+    let mut features = String::from("jeat-core/wgpu,jeat-cli/wgpu");
+    if crate::onednn::in_use() {
+        features.push_str(",jeat-cli/onednn");
+    }
+    features
+}

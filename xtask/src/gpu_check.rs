@@ -6,8 +6,9 @@
 //! every `cargo xtask test` runs it on lavapipe and it cannot rot.
 
 use crate::bench_vs_pytorch::{PytorchSide, SETUP, pytorch_side, torch_python};
+use crate::cargo::test_features;
 use crate::cargo::{Backend, cargo};
-use crate::test::{WGPU_QUICK_TESTS, WGPU_TESTS, features, wgpu_tests};
+use crate::wgpu_tests::{WGPU_QUICK_TESTS, WGPU_TESTS, wgpu_tests};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -66,7 +67,13 @@ fn build(root: &Path, backend: Backend, quick: bool) -> Result<PathBuf> {
         }
         cargo(
             root,
-            &["test", "--workspace", "--features", &features(), "--no-run"],
+            &[
+                "test",
+                "--workspace",
+                "--features",
+                &test_features(),
+                "--no-run",
+            ],
         )?;
         return Ok(target.join("debug/jeat"));
     }

@@ -1,6 +1,7 @@
 //! `cargo xtask …`: the project's tasks. Orchestration only: every task runs cargo or the
 //! `jeat` binary; no numerics live here.
 
+mod apt;
 mod backends;
 mod bench_vs_pytorch;
 mod cargo;
@@ -10,6 +11,9 @@ mod onednn;
 mod prerequisites;
 mod reproduce;
 mod test;
+#[cfg(test)]
+mod tidy;
+mod wgpu_tests;
 
 use anyhow::Result;
 use cargo::{Backend, cargo, workspace_root};
@@ -125,7 +129,7 @@ fn run(xtask: Xtask) -> Result<()> {
     match xtask.task {
         Task::Test { no_backend_check } => match backend {
             Backend::Flex => test::run(&root, !no_backend_check),
-            Backend::Wgpu => test::run_wgpu(&root),
+            Backend::Wgpu => wgpu_tests::run_wgpu(&root),
             other => anyhow::bail!(
                 "`cargo xtask test --backend {}` is not supported: the GPU-path tests run on wgpu (a real GPU or lavapipe)",
                 other.jeat_name()

@@ -3,7 +3,7 @@
 //! `jeat-cli`'s `onednn` feature is part of every build xtask makes. `JEAT_ONEDNN=0` builds the
 //! pure-Rust convolutions instead.
 
-use crate::prerequisites::apt_install;
+use crate::apt::apt_install;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -128,20 +128,29 @@ fn call(body: impl FnOnce(*mut c_char, usize) -> c_int) -> Result<(), Error> {
     Err(Error(String::from_utf8_lossy(&message[..end]).into_owned()))
 }
 
-/// `y = conv(x, w) + bias`. `weights_key` names the buffer `w` for the cache of reordered
-/// weights (0: do not cache); a caller that reuses a key must [`forget_weights`] it first
-/// whenever the buffer's contents may have changed.
+/// A vector of `len` values that `fill` writes through the pointer it is given, allocated
+/// without initialising: oneDNN writes every element of a primitive's or a reorder's output, so
+/// only its length is set after `fill` succeeded (zeroing first cost 3 % of a training step).
+fn filled(len: usize, fill: impl FnOnce(*mut f32) -> Result<(), Error>) -> Result<Vec<f32>, Error> {
+    let mut values = Vec::with_capacity(len);
+    fill(values.as_mut_ptr())?;
+    // SAFETY: `fill` succeeded, and the shim's call wrote all `len` elements.
+    unsafe { values.set_len(len) };
+    Ok(values)
+}
+
+/// `y = conv(x, w) + bias`, `[batch, out_channels, out_h, out_w]`. `weights_key` names the buffer
+/// `w` for the cache of reordered weights (0: do not cache); a caller that reuses a key must
+/// [`forget_weights`] it first whenever the buffer's contents may have changed.
 pub fn forward(
     shape: &ConvShape,
     x: &[f32],
     w: &[f32],
     weights_key: u64,
     bias: Option<&[f32]>,
-    y: &mut [f32],
-) -> Result<(), Error> {
+) -> Result<Vec<f32>, Error> {
     check("x", x.len(), shape.input_len())?;
     check("w", w.len(), shape.weights_len())?;
-    check("y", y.len(), shape.output_len())?;
     if let Some(b) = bias {
         check("bias", b.len(), shape.out_channels)?;
     }
@@ -151,86 +160,82 @@ pub fn forward(
         ));
     }
     let s = shape.ffi();
-    // SAFETY: every buffer has the length the shape implies (checked above) and outlives the
-    // call; the shim writes only into `y` and the error buffer.
-    call(|error, len| unsafe {
-        ffi::jeat_onednn_conv_forward(
-            &s,
-            x.as_ptr(),
-            w.as_ptr(),
-            weights_key,
-            bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
-            y.as_mut_ptr(),
-            error,
-            len,
-        )
+    filled(shape.output_len(), |y| {
+        // SAFETY: every input has the length the shape implies (checked above) and outlives the
+        // call; `y` has room for the output; the shim writes only into `y` and the error buffer.
+        call(|error, len| unsafe {
+            ffi::jeat_onednn_conv_forward(
+                &s,
+                x.as_ptr(),
+                w.as_ptr(),
+                weights_key,
+                bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
+                y,
+                error,
+                len,
+            )
+        })
     })
 }
 
-/// `dx`, the gradient of the input, from the gradient of the output `dy` and the weights `w`
-/// (cached under `weights_key` as in [`forward`]).
+/// `dx [batch, in_channels, in_h, in_w]`, the gradient of the input, from the gradient of the
+/// output `dy` and the weights `w` (cached under `weights_key` as in [`forward`]).
 pub fn backward_data(
     shape: &ConvShape,
     dy: &[f32],
     w: &[f32],
     weights_key: u64,
-    dx: &mut [f32],
-) -> Result<(), Error> {
+) -> Result<Vec<f32>, Error> {
     check("dy", dy.len(), shape.output_len())?;
     check("w", w.len(), shape.weights_len())?;
-    check("dx", dx.len(), shape.input_len())?;
     let s = shape.ffi();
-    // SAFETY: as in `forward`; the shim writes only into `dx` and the error buffer.
-    call(|error, len| unsafe {
-        ffi::jeat_onednn_conv_backward_data(
-            &s,
-            dy.as_ptr(),
-            w.as_ptr(),
-            weights_key,
-            dx.as_mut_ptr(),
-            error,
-            len,
-        )
+    filled(shape.input_len(), |dx| {
+        // SAFETY: as in `forward`; the shim writes only into `dx` and the error buffer.
+        call(|error, len| unsafe {
+            ffi::jeat_onednn_conv_backward_data(
+                &s,
+                dy.as_ptr(),
+                w.as_ptr(),
+                weights_key,
+                dx,
+                error,
+                len,
+            )
+        })
     })
 }
 
-/// `dw` and, where the shape has a bias, `db`: the gradients of the weights and bias, from the
-/// input `x` and the gradient of the output `dy`.
+/// `dw [out_channels, in_channels, kernel_h, kernel_w]` and, where the shape has a bias,
+/// `db [out_channels]`: the gradients of the weights and bias, from the input `x` and the
+/// gradient of the output `dy`.
 pub fn backward_weights(
     shape: &ConvShape,
     x: &[f32],
     dy: &[f32],
-    dw: &mut [f32],
-    db: Option<&mut [f32]>,
-) -> Result<(), Error> {
+) -> Result<(Vec<f32>, Option<Vec<f32>>), Error> {
     check("x", x.len(), shape.input_len())?;
     check("dy", dy.len(), shape.output_len())?;
-    check("dw", dw.len(), shape.weights_len())?;
-    if shape.bias != db.is_some() {
-        return Err(Error(
-            "the shape's bias flag and the bias gradient disagree".into(),
-        ));
-    }
-    let db = match db {
-        Some(db) => {
-            check("db", db.len(), shape.out_channels)?;
-            db.as_mut_ptr()
-        }
-        None => std::ptr::null_mut(),
-    };
     let s = shape.ffi();
-    // SAFETY: as in `forward`; the shim writes only into `dw`, `db` and the error buffer.
-    call(|error, len| unsafe {
-        ffi::jeat_onednn_conv_backward_weights(
-            &s,
-            x.as_ptr(),
-            dy.as_ptr(),
-            dw.as_mut_ptr(),
-            db,
-            error,
-            len,
-        )
-    })
+    let mut db = shape.bias.then(|| vec![0f32; shape.out_channels]);
+    let db_ptr = db
+        .as_mut()
+        .map_or(std::ptr::null_mut(), |db| db.as_mut_ptr());
+    let dw = filled(shape.weights_len(), |dw| {
+        // SAFETY: as in `forward`; the shim writes only into `dw`, `db` (as long as the shape
+        // says, present exactly when it has a bias) and the error buffer.
+        call(|error, len| unsafe {
+            ffi::jeat_onednn_conv_backward_weights(
+                &s,
+                x.as_ptr(),
+                dy.as_ptr(),
+                dw,
+                db_ptr,
+                error,
+                len,
+            )
+        })
+    })?;
+    Ok((dw, db))
 }
 
 /// Drops the reordered copies of the weights cached under `weights_key`.
@@ -446,15 +451,14 @@ mod tests {
             let (x, mut w) = (values(s.input_len(), 1), values(s.weights_len(), 2));
             let b = values(s.out_channels, 3);
             let bias = bias.then_some(b.as_slice());
-            let mut y = vec![0f32; s.output_len()];
-            forward(&s, &x, &w, 7, bias, &mut y).unwrap();
+            let y = forward(&s, &x, &w, 7, bias).unwrap();
             let expected = reference(&s, &x, &w, bias);
             for (a, e) in y.iter().zip(&expected) {
                 assert!((f64::from(*a) - e).abs() < 1e-4, "{s:?}: {a} vs {e}");
             }
             w.iter_mut().for_each(|v| *v *= -2.0);
             forget_weights(7);
-            forward(&s, &x, &w, 7, bias, &mut y).unwrap();
+            let y = forward(&s, &x, &w, 7, bias).unwrap();
             let expected = reference(&s, &x, &w, bias);
             for (a, e) in y.iter().zip(&expected) {
                 assert!(
@@ -484,8 +488,7 @@ mod tests {
             let dot = |a: &[f32], b: &[f64]| -> f64 {
                 a.iter().zip(b).map(|(p, q)| f64::from(*p) * q).sum()
             };
-            let mut dx = vec![0f32; s.input_len()];
-            backward_data(&s, &dy, &w, 0, &mut dx).unwrap();
+            let dx = backward_data(&s, &dy, &w, 0).unwrap();
             let unbiased = ConvShape { bias: false, ..s };
             let lhs = dot(&dy, &reference(&unbiased, &probe_x, &w, None));
             let rhs: f64 = dx
@@ -498,9 +501,9 @@ mod tests {
                 "{s:?}: dx {lhs} vs {rhs}"
             );
 
-            let mut dw = vec![0f32; s.weights_len()];
-            let mut db = vec![0f32; s.out_channels];
-            backward_weights(&s, &x, &dy, &mut dw, bias.then_some(db.as_mut_slice())).unwrap();
+            let (dw, db) = backward_weights(&s, &x, &dy).unwrap();
+            assert_eq!(db.is_some(), bias);
+            let db = db.unwrap_or_default();
             let lhs = dot(&dy, &reference(&unbiased, &x, &probe_w, None));
             let rhs: f64 = dw
                 .iter()
@@ -527,10 +530,9 @@ mod tests {
     #[test]
     fn buffers_of_the_wrong_length_are_refused() {
         let s = shape(1, 1, 1, false);
-        let (x, w) = (values(s.input_len(), 1), values(s.weights_len(), 2));
-        let mut y = vec![0f32; s.output_len() - 1];
-        let err = forward(&s, &x, &w, 0, None, &mut y).unwrap_err();
-        assert!(err.0.contains("y has"), "{err}");
+        let (x, w) = (values(s.input_len() - 1, 1), values(s.weights_len(), 2));
+        let err = forward(&s, &x, &w, 0, None).unwrap_err();
+        assert!(err.0.contains("x has"), "{err}");
         let (major, ..) = version();
         assert!(major >= 2, "oneDNN {major}");
     }

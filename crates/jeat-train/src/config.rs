@@ -3,6 +3,7 @@
 //! name the key and the line; the resolved configuration is written next to a run's outputs.
 
 use crate::error::TrainError;
+pub use crate::method::Selection;
 use crate::objective_config::ObjectiveConfig;
 use jeat_data::{Augmentation, DatasetName, ImageSet, ImageShape, Split};
 use jeat_models::{ModelSpec, NormalizationSpec};
@@ -385,17 +386,6 @@ pub struct EvaluationConfig {
     /// whose PGD accuracy is near zero and says nothing).
     #[serde(default)]
     pub select_by: Selection,
-}
-
-/// The validation number that picks the best checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Selection {
-    /// PGD accuracy.
-    #[default]
-    Robust,
-    /// Clean accuracy.
-    Clean,
 }
 
 fn default_eval_points() -> usize {

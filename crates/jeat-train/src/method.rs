@@ -1,7 +1,6 @@
 //! The training methods of the paper's table, and what each needs: the generator of its samples, how its best checkpoint is chosen, whether it fine-tunes another method's
 //! model.
 
-use crate::config::Selection;
 use jeat_sampling::Generator;
 
 /// A training method.
@@ -96,4 +95,15 @@ impl std::str::FromStr for TrainingMethod {
                 ))
             })
     }
+}
+
+/// The validation number that picks a method's best checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Selection {
+    /// PGD accuracy.
+    #[default]
+    Robust,
+    /// Clean accuracy.
+    Clean,
 }

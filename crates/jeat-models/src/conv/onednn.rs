@@ -103,10 +103,9 @@ pub fn forward(
     let bias = bias.map(FlexTensor::to_contiguous);
     let shape = shape_of(&x, weight_shape(&weight), options, bias.is_some());
     let key = weights_key(&weight);
-    let mut y = vec![0f32; shape.output_len()];
     let b = bias.as_ref().map(|b| b.storage::<f32>());
-    match jeat_onednn::forward(&shape, x.storage(), weight.storage(), key, b, &mut y) {
-        Ok(()) => Some(flex_tensor(
+    match jeat_onednn::forward(&shape, x.storage(), weight.storage(), key, b) {
+        Ok(y) => Some(flex_tensor(
             y,
             vec![
                 shape.batch,
@@ -129,15 +128,8 @@ pub fn backward_data(
     let (weight, output_grad) = (weight.to_contiguous(), output_grad.to_contiguous());
     let shape = shape_of(x, weight_shape(&weight), options, false);
     let key = weights_key(&weight);
-    let mut dx = vec![0f32; shape.input_len()];
-    match jeat_onednn::backward_data(
-        &shape,
-        output_grad.storage(),
-        weight.storage(),
-        key,
-        &mut dx,
-    ) {
-        Ok(()) => Some(flex_tensor(dx, x.layout().shape().to_vec())),
+    match jeat_onednn::backward_data(&shape, output_grad.storage(), weight.storage(), key) {
+        Ok(dx) => Some(flex_tensor(dx, x.layout().shape().to_vec())),
         Err(e) => refused(e),
     }
 }
@@ -151,9 +143,8 @@ pub fn backward_weights(
 ) -> Option<FlexTensor> {
     let (x, output_grad) = (x.to_contiguous(), output_grad.to_contiguous());
     let shape = shape_of(&x, weight_shape, options, false);
-    let mut dw = vec![0f32; shape.weights_len()];
-    match jeat_onednn::backward_weights(&shape, x.storage(), output_grad.storage(), &mut dw, None) {
-        Ok(()) => Some(flex_tensor(dw, weight_shape.to_vec())),
+    match jeat_onednn::backward_weights(&shape, x.storage(), output_grad.storage()) {
+        Ok((dw, _)) => Some(flex_tensor(dw, weight_shape.to_vec())),
         Err(e) => refused(e),
     }
 }
