@@ -25,17 +25,8 @@ use std::path::Path;
 
 /// Whether the real files are there; panics with the way to get them unless the user opted out.
 fn real_data_present() -> bool {
-    let root = std::env::var_os("JEAT_DATA")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"));
-    match DatasetName::FashionMnist.locate(&root) {
-        Ok(_) => true,
-        Err(_) if std::env::var_os("JEAT_SKIP_REAL_DATA").is_some() => {
-            eprintln!("JEAT_SKIP_REAL_DATA is set: skipping a test on real Fashion-MNIST");
-            false
-        }
-        Err(e) => panic!("{e} (or set JEAT_SKIP_REAL_DATA=1 to skip tests on real data)"),
-    }
+    let found = DatasetName::FashionMnist.locate(&jeat_core::testing::data_root());
+    jeat_core::testing::real_data(found, "the real Fashion-MNIST").is_some()
 }
 
 /// The `cpu` preset of `method`, cut to `images` training images and `epochs` epochs.

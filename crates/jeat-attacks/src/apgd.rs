@@ -7,14 +7,14 @@
 
 use crate::apgd_schedule::StepSchedule;
 use crate::attack::{Attack, AttackOutput, RunResult, over_robust_points};
-use crate::engine::{StepRule, gradient, zero_gradient_points, zero_non_finite};
 use crate::error::AttackError;
-use crate::threat::{Norm, ThreatModel};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use jeat_core::host::{floats, ints, label_tensor, point_mask, predictions};
 use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
+use jeat_engine::steps::{StepRule, gradient, zero_gradient_points, zero_non_finite};
+use jeat_engine::threat::{Norm, ThreatModel};
 use jeat_models::Classifier;
 
 /// What APGD ascends.

@@ -1,10 +1,10 @@
 //! What every attack provides, and the bookkeeping they share.
 
 use crate::error::AttackError;
-use crate::threat::ThreatModel;
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 use jeat_core::host::{index_tensor, point_mask, predictions};
+use jeat_engine::threat::ThreatModel;
 use jeat_models::Classifier;
 
 /// Adversarial candidates for a batch.

@@ -64,3 +64,14 @@ pub enum AttackError {
         message: String,
     },
 }
+
+impl From<jeat_engine::EngineError> for AttackError {
+    fn from(error: jeat_engine::EngineError) -> Self {
+        match error {
+            jeat_engine::EngineError::Invalid(message) => Self::Invalid(message),
+            jeat_engine::EngineError::NonFinite { what, step, points } => {
+                Self::NonFinite { what, step, points }
+            }
+        }
+    }
+}

@@ -8,13 +8,13 @@
 //! The projections run on the host, one point at a time, in f64.
 
 use crate::attack::{Attack, AttackOutput, RunResult, over_robust_points};
-use crate::engine::{gradient, zero_gradient_points, zero_non_finite};
 use crate::error::AttackError;
-use crate::threat::{Norm, ThreatModel};
 use burn::prelude::*;
 use jeat_core::host::{floats, from_rows, ints, label_tensor, predictions, rows};
 use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
+use jeat_engine::steps::{gradient, zero_gradient_points, zero_non_finite};
+use jeat_engine::threat::{Norm, ThreatModel};
 use jeat_models::Classifier;
 
 /// The targeted FAB attack.

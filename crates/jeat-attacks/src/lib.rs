@@ -4,10 +4,8 @@
 //!
 //! Measuring robust accuracy honestly:
 //!
-//! - [`engine`]: the one gradient-step engine (loss × direction × step rule × projection) that
-//!   attacks, adversarial training and sampling share;
-//! - [`threat`]: norms, threat models, projections, random starts;
-//! - attacks on the engine: [`pgd`] (FGSM, PGD, CW, MIM, targeted variants), [`apgd`]
+//! - attacks on the one gradient-step engine (`jeat-engine`, which adversarial training and
+//!   sampling share; its threat models are re-exported here): [`pgd`] (FGSM, PGD, CW, MIM, targeted variants), [`apgd`]
 //!   (APGD-CE, APGD-T); stand-alone: [`fab`] (FAB-T), [`square`] (Square);
 //! - [`suite`] and [`runner`]: named suites (`pgd-20`, `aa-standard`, …) run attack after
 //!   attack on the points still robust, with per-point results, sanity flags ([`sanity`]) and a
@@ -20,7 +18,6 @@ pub mod adversarial_store;
 pub mod apgd;
 pub mod apgd_schedule;
 pub mod attack;
-pub mod engine;
 pub mod error;
 pub mod fab;
 pub mod pgd;
@@ -28,13 +25,11 @@ pub mod runner;
 pub mod sanity;
 pub mod square;
 pub mod suite;
-pub mod threat;
 
 pub use attack::{Attack, AttackOutput};
 
 /// Bumped whenever an attack computes differently (cached results of an older revision are
 /// recomputed): 2 is APGD's first checkpoint and Square's L2 proposal as the reference has them.
 pub const REVISION: u32 = 2;
-pub use engine::{Constraint, Direction, GradientSteps, StepRule};
 pub use error::AttackError;
-pub use threat::{Ball, Norm, ThreatModel};
+pub use jeat_engine::{Ball, Norm, ThreatModel, threat};

@@ -3,13 +3,13 @@
 //! variants. Each keeps, per point, the first iterate that fools the model.
 
 use crate::attack::{Attack, AttackOutput, FirstSuccess};
-use crate::engine::{Constraint, Direction, GradientSteps, StepRule};
 use crate::error::AttackError;
-use crate::threat::ThreatModel;
 use burn::prelude::*;
 use jeat_core::host::{index_tensor, ints, label_tensor};
 use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
+use jeat_engine::steps::{Direction, GradientSteps};
+use jeat_engine::threat::ThreatModel;
 use jeat_models::Classifier;
 use rand::Rng;
 
@@ -147,17 +147,14 @@ impl Pgd {
             (Some(_), PointLoss::Margin) => (PointLoss::TargetMargin, Direction::Ascend),
             (Some(_), loss) => (loss, Direction::Descend),
         };
-        GradientSteps {
+        GradientSteps::projected(
             loss,
             direction,
-            rule: StepRule::steepest(self.threat.norm),
-            step_size: self.step_size,
-            steps: self.steps,
-            momentum: self.momentum,
-            noise_std: 0.0,
-            constraint: Constraint::ball_in_unit_box(self.threat.ball()),
-            fail_on_non_finite: false,
-        }
+            self.threat.ball(),
+            self.step_size,
+            self.steps,
+        )
+        .with_momentum(self.momentum)
     }
 }
 

@@ -3,10 +3,10 @@
 //! gradients, too few classes for the targeted attacks, and the black-box Square attack
 //! succeeding where every white-box attack failed.
 
-use crate::engine::gradient;
 use burn::prelude::*;
 use jeat_core::host::floats;
 use jeat_energy::{PointLoss, Reference};
+use jeat_engine::steps::gradient;
 use jeat_models::Classifier;
 
 /// A reason to distrust a robust-accuracy number.
@@ -176,7 +176,7 @@ pub fn check_model(
         PointLoss::CrossEntropy,
         &Reference::labels(labels.clone()),
     ) {
-        let zero = crate::engine::zero_gradient_points(&evaluated.grad)
+        let zero = jeat_engine::steps::zero_gradient_points(&evaluated.grad)
             .iter()
             .filter(|&&z| z)
             .count();

@@ -7,12 +7,12 @@
 
 use crate::attack::{Attack, AttackOutput};
 use crate::error::AttackError;
-use crate::threat::{Norm, ThreatModel};
 use burn::prelude::*;
 use burn::tensor::{IndexingUpdateOp, TensorData};
 use jeat_core::host::{floats, index_tensor, ints, label_tensor};
 use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
+use jeat_engine::threat::{Norm, ThreatModel};
 use jeat_models::Classifier;
 use rand::Rng;
 

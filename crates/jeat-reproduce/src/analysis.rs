@@ -43,7 +43,7 @@ pub fn analyse(
     say: &mut dyn FnMut(String),
 ) -> Result<Analysis> {
     let profile = &run.options.plan;
-    let key = serde_json::json!({"model": cell.hash, "points": profile.analysis_points, "eps": profile.eps, "landscape": profile.landscape, "samples": samples.count, "revision": ANALYSIS_REVISION});
+    let key = serde_json::json!({"model": cell.hash, "points": profile.analysis_points, "eps": profile.eps(), "landscape": profile.landscape, "samples": samples.count, "revision": ANALYSIS_REVISION});
     let (analysis, _) = run
         .cache
         .cached(&cell.dir.join("analysis.json"), &key, || {

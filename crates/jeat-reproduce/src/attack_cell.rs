@@ -35,7 +35,7 @@ pub fn columns(run: &Run, cell: &MethodCell, say: &mut dyn FnMut(String)) -> Res
     };
     let mut columns = Vec::new();
     for (name, suite) in &plan.columns {
-        let key = serde_json::json!({"model": cell.hash, "suite": suite, "eps": plan.eps, "points": set.len(), "data": run.test.name(), "attacks": jeat_attacks::REVISION});
+        let key = serde_json::json!({"model": cell.hash, "suite": suite, "eps": plan.eps(), "points": set.len(), "data": run.test.name(), "attacks": jeat_attacks::REVISION});
         let file = cell.dir.join(format!("attack-{suite}.json"));
         let (report, seconds) = run.cache.cached(&file, &key, || {
             say(format!("{method}: {name} on {} points", set.len()));

@@ -4,7 +4,7 @@
 //!
 //! `cargo xtask reproduce-table` (through `jeat reproduce`): the results table of Zhu et al.,
 //! "Towards Understanding the Generative Capability of Adversarially Robust Classifiers"
-//! (ICCV 2021), rebuilt from scratch at three scales ([`profile`]): train every method
+//! (ICCV 2021), rebuilt from scratch at four scales ([`profile`]): train every method
 //! ([`training`]), attack it column by column ([`attack_cell`]), generate ([`samples`]), score
 //! ([`scores`]) and analyse its energies ([`analysis`]), strung together by [`pipeline`], and
 //! write the report ([`report`]). Every cell is cached with the key that produced it

@@ -25,7 +25,8 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
         cache: Cache::default(),
         test: data.load(Split::Test)?,
         training_set: data.load(Split::Train)?,
-        threat: ThreatModel::parse(Norm::Linf, &plan.eps)?,
+        threat: ThreatModel::parse(Norm::Linf, plan.eps())
+            .map_err(jeat_attacks::AttackError::from)?,
         seeds: Default::default(),
         inception: Default::default(),
     };

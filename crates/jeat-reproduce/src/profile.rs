@@ -2,6 +2,7 @@
 //! training presets of `jeat-train` ([`jeat_train::Profile::config`]); this adds the attack
 //! columns, the samples, the scores and the analysis.
 
+use jeat_data::Split;
 use jeat_train::{Profile, TrainingMethod};
 
 /// What a profile measures.
@@ -11,16 +12,14 @@ pub struct ProfilePlan {
     pub profile: Profile,
     /// The methods, in the order they are trained (`prejeat` after `pgd-at`).
     pub methods: Vec<TrainingMethod>,
-    /// Linf radius of every attack column, as written (`8/255`, `0.1`).
-    pub eps: String,
     /// Test points of every attack column (the same points for all, so that they compare).
     pub attack_points: usize,
     /// The attack columns: (column name, suite).
     pub columns: Vec<(String, String)>,
     /// Generated images per class (conditional generators; in all: times the classes).
     pub samples_per_class: usize,
-    /// Reference images of FID and KID: the first N of this split of the dataset.
-    pub score_reference: (String, Option<usize>),
+    /// Reference images of FID and KID: the first N (all for `None`) of this split.
+    pub score_reference: (Split, Option<usize>),
     /// Test points of the energy histograms and flatness numbers.
     pub analysis_points: usize,
     /// Landscape grid side, and the range of its wide view in units of eps (the near view spans
@@ -66,6 +65,12 @@ fn columns(autoattack: &str) -> Vec<(String, String)> {
 }
 
 impl ProfilePlan {
+    /// The Linf radius of every attack column, as written (`8/255`, `0.1`): the profile's one
+    /// radius, the one its methods train at.
+    pub fn eps(&self) -> &'static str {
+        self.profile.eps_text()
+    }
+
     /// What `profile` measures.
     pub fn of(profile: Profile) -> Self {
         let methods = TrainingMethod::ALL.to_vec();
@@ -73,11 +78,10 @@ impl ProfilePlan {
             Profile::Smoke => Self {
                 profile,
                 methods,
-                eps: "0.1".into(),
                 attack_points: 32,
                 columns: columns(AUTOATTACK_SMOKE),
                 samples_per_class: 4,
-                score_reference: ("test".into(), Some(64)),
+                score_reference: (Split::Test, Some(64)),
                 analysis_points: 64,
                 landscape: (15, 10.0),
                 batch_size: 64,
@@ -86,11 +90,10 @@ impl ProfilePlan {
             Profile::Cpu => Self {
                 profile,
                 methods,
-                eps: "0.1".into(),
                 attack_points: 1000,
                 columns: columns("aa-standard"),
                 samples_per_class: 100,
-                score_reference: ("test".into(), Some(1000)),
+                score_reference: (Split::Test, Some(1000)),
                 analysis_points: 500,
                 landscape: (41, 10.0),
                 batch_size: 250,
@@ -101,11 +104,10 @@ impl ProfilePlan {
             Profile::Quick => Self {
                 profile,
                 methods,
-                eps: "0.1".into(),
                 attack_points: 100,
                 columns: columns(AUTOATTACK_QUICK),
                 samples_per_class: 5,
-                score_reference: ("test".into(), Some(200)),
+                score_reference: (Split::Test, Some(200)),
                 analysis_points: 200,
                 landscape: (21, 10.0),
                 batch_size: 100,
@@ -114,16 +116,47 @@ impl ProfilePlan {
             Profile::Paper => Self {
                 profile,
                 methods,
-                eps: "8/255".into(),
                 attack_points: 10_000,
                 columns: columns("aa-standard"),
                 samples_per_class: 5000,
-                score_reference: ("train".into(), None),
+                score_reference: (Split::Train, None),
                 analysis_points: 1000,
                 landscape: (51, 10.0),
                 batch_size: 250,
                 seeds: 1,
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jeat_attacks::{Norm, ThreatModel};
+
+    /// One radius per profile: the attack columns' threat model, every method's validation
+    /// attack and inner attack (TRADES' reference inner attack rounds 8/255 to 0.031).
+    #[test]
+    fn every_method_trains_at_the_radius_the_columns_attack_at() {
+        for profile in Profile::ALL {
+            let plan = ProfilePlan::of(profile);
+            let columns = ThreatModel::parse(Norm::Linf, plan.eps()).unwrap().eps;
+            for method in TrainingMethod::ALL {
+                let pretrained = method.starts_from().map(|_| "pgd-at.safetensors".into());
+                let config = profile.config(method, pretrained).unwrap();
+                assert_eq!(config.evaluation_eps(), columns, "{profile:?} {method}");
+                if let Some((attack, _)) = config.objective.inner_attack() {
+                    let tolerance = match method {
+                        TrainingMethod::Trades => 0.02 * columns,
+                        _ => 0.0,
+                    };
+                    assert!(
+                        (attack.eps - columns).abs() <= tolerance,
+                        "{profile:?} {method}: trains at {} against columns at {columns}",
+                        attack.eps
+                    );
+                }
+            }
         }
     }
 }

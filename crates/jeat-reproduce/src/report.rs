@@ -107,7 +107,7 @@ pub fn write(summary: &Summary, dir: &Path) -> Result<()> {
                 "name": r.method,
                 "model": r.model.arch,
                 "dataset": summary.data,
-                "threat_model": format!("Linf {}", p.eps),
+                "threat_model": format!("Linf {}", p.eps()),
                 "clean_acc": r.clean_accuracy,
                 "autoattack_acc": r.column(AUTOATTACK),
                 "is": r.scores.is.as_ref().map(|x| x.value),
@@ -158,7 +158,7 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
             " (SYNTHETIC data: numbers say nothing about real images)"
         },
         summary.backend,
-        p.eps,
+        p.eps(),
         p.attack_points,
         p.samples_per_class,
         summary.seconds

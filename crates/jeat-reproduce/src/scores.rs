@@ -5,6 +5,7 @@
 use crate::cache::file_hash;
 use crate::cell::{MethodCell, Run};
 use crate::error::Result;
+use jeat_data::Split;
 use jeat_data::png_folder::read_image_folder;
 use jeat_metrics::extract::features_of;
 use jeat_metrics::scoring::{self, FeatureCache, Protocol, Scored};
@@ -59,10 +60,12 @@ pub fn score(
             let _ = loaded.set(jeat_metrics::weights::load(&weights, &options.device)?);
         }
         let inception = loaded.get().expect("set above");
-        let reference = match &profile.score_reference {
-            (split, n) if split == "test" => test.take(n.unwrap_or(test.len())),
-            (_, n) => run.training_set.take(n.unwrap_or(run.training_set.len())),
+        let (split, n) = profile.score_reference;
+        let set = match split {
+            Split::Test => test,
+            Split::Train => &run.training_set,
         };
+        let reference = set.take(n.unwrap_or(set.len()));
         say(format!(
             "scoring {} samples against {} reference images",
             samples_dir.display(),

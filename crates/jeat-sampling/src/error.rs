@@ -5,7 +5,7 @@
 pub enum SamplingError {
     /// A chain met a non-finite energy or gradient; the buffer keeps its state from before.
     #[error("SGLD stopped: {0}")]
-    Chain(#[from] jeat_attacks::AttackError),
+    Chain(#[from] jeat_engine::EngineError),
     /// Too few images of a class to fit its Gaussian.
     #[error("class {class} has {count} image(s); fitting its Gaussian needs at least {needed}")]
     TooFewImages {

@@ -14,11 +14,11 @@ use crate::error::SamplingError;
 use crate::gaussian::ClassGaussians;
 use crate::sgld::{Energy, SgldConfig};
 use burn::prelude::*;
-use jeat_attacks::engine::{Constraint, Direction, GradientSteps, StepRule};
-use jeat_attacks::threat::{Ball, Norm};
 use jeat_core::host::{index_tensor, label_tensor, predictions};
 use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
+use jeat_engine::steps::{Direction, GradientSteps};
+use jeat_engine::threat::{Ball, Norm};
 use jeat_models::Classifier;
 use rand::Rng;
 
@@ -228,20 +228,18 @@ pub fn generate(
                 let start = seeds
                     .expect("checked above")
                     .sample(batch, batch_seed, device);
-                let engine = GradientSteps {
-                    loss: PointLoss::CrossEntropy,
-                    direction: Direction::Descend,
-                    rule: StepRule::L2Normalized,
-                    step_size: *step_size,
-                    steps: *steps,
-                    momentum: None,
-                    noise_std: 0.0,
-                    constraint: Constraint::ball_in_unit_box(Ball {
-                        norm: Norm::L2,
-                        radius: *radius,
-                    }),
-                    fail_on_non_finite: true,
+                let ball = Ball {
+                    norm: Norm::L2,
+                    radius: *radius,
                 };
+                let engine = GradientSteps::projected(
+                    PointLoss::CrossEntropy,
+                    Direction::Descend,
+                    ball,
+                    *step_size,
+                    *steps,
+                )
+                .failing_on_non_finite();
                 let reference = Reference::labels(label_tensor(batch, device));
                 let mut best = BestIterate::default();
                 let outcome = engine.run(

@@ -5,8 +5,8 @@
 
 use crate::error::SamplingError;
 use burn::prelude::*;
-use jeat_attacks::engine::{Constraint, Direction, GradientSteps, StepRule};
 use jeat_energy::{PointLoss, Reference};
+use jeat_engine::steps::{Constraint, GradientSteps};
 use jeat_models::Classifier;
 
 /// Which energy a chain descends.
@@ -79,24 +79,15 @@ impl SgldConfig {
 
     /// The engine configuration of this chain.
     pub fn engine(&self, energy: Energy) -> GradientSteps {
-        GradientSteps {
-            loss: match energy {
-                Energy::Marginal => PointLoss::MarginalEnergy,
-                Energy::Joint => PointLoss::JointEnergy,
-            },
-            direction: Direction::Descend,
-            rule: StepRule::Raw,
-            step_size: self.step_size,
-            steps: self.steps,
-            momentum: None,
-            noise_std: self.noise,
-            constraint: if self.clamp {
-                Constraint::UNIT_BOX
-            } else {
-                Constraint::default()
-            },
-            fail_on_non_finite: true,
-        }
+        let loss = match energy {
+            Energy::Marginal => PointLoss::MarginalEnergy,
+            Energy::Joint => PointLoss::JointEnergy,
+        };
+        let constraint = match self.clamp {
+            true => Constraint::UNIT_BOX,
+            false => Constraint::default(),
+        };
+        GradientSteps::langevin(loss, self.step_size, self.steps, self.noise, constraint)
     }
 
     /// Runs the chain from `start` `[B, C, H, W]` with `model` in inference mode; `labels` `[B]`

@@ -15,6 +15,9 @@ pub enum TrainError {
     /// An inner attack failed.
     #[error(transparent)]
     Attack(#[from] jeat_attacks::AttackError),
+    /// The gradient-step engine refused a parameter or met a non-finite value.
+    #[error(transparent)]
+    Engine(#[from] jeat_engine::EngineError),
     /// The sampler failed.
     #[error(transparent)]
     Sampling(#[from] jeat_sampling::SamplingError),

@@ -7,10 +7,10 @@ use crate::error::TrainError;
 use crate::objective_config::{InnerAttack, InnerStart};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use jeat_attacks::engine::{Constraint, Direction, GradientSteps, StepRule};
-use jeat_attacks::{Ball, Norm};
 use jeat_core::rng;
 use jeat_energy::{PointLoss, Reference};
+use jeat_engine::steps::{Constraint, Direction, GradientSteps};
+use jeat_engine::threat::{Ball, Norm};
 use jeat_models::Classifier;
 use jeat_sampling::buffer::Draw;
 use jeat_sampling::{ClassGaussians, Energy, ReplayBuffer};
@@ -43,7 +43,7 @@ pub fn adversarial_start(images: &Tensor<4>, attack: &InnerAttack, seed: u64) ->
             images.clone() + rng::normal(images.dims(), std, seed, &device)
         }
     };
-    constraint(attack).project(start, Some(images))
+    Constraint::ball_in_unit_box(ball(attack)).project(start, Some(images))
 }
 
 /// The inner attack's sign-gradient steps from `start` `[B, C, H, W]` (each point on its own:
@@ -61,27 +61,24 @@ pub fn adversarial_from(
     if loss == PointLoss::KlToClean {
         reference = reference.with_clean_probs(softmax(model.logits(images.clone()), 1));
     }
-    let engine = GradientSteps {
+    let engine = GradientSteps::projected(
         loss,
-        direction: Direction::Ascend,
-        rule: StepRule::Sign,
-        step_size: attack.step_size,
-        steps: attack.steps,
-        momentum: None,
-        noise_std: 0.0,
-        constraint: constraint(attack),
-        fail_on_non_finite: false,
-    };
+        Direction::Ascend,
+        ball(attack),
+        attack.step_size,
+        attack.steps,
+    );
     Ok(engine
         .run(model, start, Some(images), &reference, seed, &mut |_| {})?
         .x)
 }
 
-fn constraint(attack: &InnerAttack) -> Constraint {
-    Constraint::ball_in_unit_box(Ball {
+/// The inner attack's Linf ball.
+fn ball(attack: &InnerAttack) -> Ball {
+    Ball {
         norm: Norm::Linf,
         radius: attack.eps,
-    })
+    }
 }
 
 /// The starting points of a step's negative samples (advanced by [`advance_chains`], written

@@ -53,11 +53,23 @@ impl Profile {
         }
     }
 
-    /// The training (and evaluation) radius.
-    pub fn eps(self) -> f64 {
+    /// The Linf radius of the profile, as written in protocol ids (`8/255`, `0.1`): the one
+    /// radius its training, validation and attack columns all use.
+    pub fn eps_text(self) -> &'static str {
         match self {
-            Self::Paper => 8.0 / 255.0,
-            Self::Cpu | Self::Quick | Self::Smoke => 0.1,
+            Self::Paper => "8/255",
+            Self::Cpu | Self::Quick | Self::Smoke => "0.1",
+        }
+    }
+
+    /// [`Profile::eps_text`] as a number.
+    pub fn eps(self) -> f64 {
+        let text = self.eps_text();
+        match text.split_once('/') {
+            Some((a, b)) => {
+                a.parse::<f64>().expect("a number") / b.parse::<f64>().expect("a number")
+            }
+            None => text.parse().expect("a number"),
         }
     }
 

@@ -7,7 +7,7 @@
 //! The model is used as given: pass it in inference mode (`model.valid()`: batch-norm running
 //! statistics, no dropout, no autodiff), so that only the input receives a gradient.
 
-use crate::error::AttackError;
+use crate::error::EngineError;
 use crate::threat::{Ball, Norm};
 use burn::prelude::*;
 use jeat_core::layout::row_major;
@@ -34,9 +34,9 @@ pub fn gradient(
     x: &Tensor<4>,
     loss: PointLoss,
     reference: &Reference,
-) -> Result<Gradient, AttackError> {
+) -> Result<Gradient, EngineError> {
     if let Some(missing) = loss.missing(reference, model.num_classes()) {
-        return Err(AttackError::Invalid(missing));
+        return Err(EngineError::Invalid(missing));
     }
     let leaf = x.clone().without_autodiff().autodiff().require_grad();
     let logits = model.logits(leaf.clone());
@@ -199,6 +199,66 @@ pub struct Outcome {
 }
 
 impl GradientSteps {
+    /// The PGD family: `steps` steepest steps for `ball`'s norm (sign for Linf, L2-normalised for
+    /// L2) of `step_size` on `loss` in `direction`, each projected on `ball` around the chain's
+    /// centre ∩ the [0, 1] box; no momentum, no noise; a point whose loss or gradient is
+    /// non-finite gets a zero step and is counted.
+    pub fn projected(
+        loss: PointLoss,
+        direction: Direction,
+        ball: Ball,
+        step_size: f64,
+        steps: usize,
+    ) -> Self {
+        Self {
+            loss,
+            direction,
+            rule: StepRule::steepest(ball.norm),
+            step_size,
+            steps,
+            momentum: None,
+            noise_std: 0.0,
+            constraint: Constraint::ball_in_unit_box(ball),
+            fail_on_non_finite: false,
+        }
+    }
+
+    /// Langevin dynamics (SGLD): `steps` descents of `step_size · ∇loss` with Gaussian noise of
+    /// standard deviation `noise_std` after each, projected on `constraint`; a non-finite loss
+    /// or gradient stops the chain with an error.
+    pub fn langevin(
+        loss: PointLoss,
+        step_size: f64,
+        steps: usize,
+        noise_std: f64,
+        constraint: Constraint,
+    ) -> Self {
+        Self {
+            loss,
+            direction: Direction::Descend,
+            rule: StepRule::Raw,
+            step_size,
+            steps,
+            momentum: None,
+            noise_std,
+            constraint,
+            fail_on_non_finite: true,
+        }
+    }
+
+    /// The same chain with MIM's momentum of decay `decay` (none for `None`).
+    pub fn with_momentum(mut self, decay: Option<f64>) -> Self {
+        self.momentum = decay;
+        self
+    }
+
+    /// The same chain stopping with an error at a non-finite loss or gradient (a generator
+    /// must not hand out a broken image).
+    pub fn failing_on_non_finite(mut self) -> Self {
+        self.fail_on_non_finite = true;
+        self
+    }
+
     /// Runs the chain from `start` (`[B, C, H, W]`), its ball (if any) centred on `center`.
     /// `seed` drives the noise. `visit` sees every point a gradient is taken at.
     pub fn run(
@@ -209,7 +269,7 @@ impl GradientSteps {
         reference: &Reference,
         seed: u64,
         visit: &mut dyn FnMut(Visit<'_>),
-    ) -> Result<Outcome, AttackError> {
+    ) -> Result<Outcome, EngineError> {
         let sign = match self.direction {
             Direction::Ascend => 1.0,
             Direction::Descend => -1.0,
@@ -230,7 +290,7 @@ impl GradientSteps {
             }
             if bad > 0 {
                 if self.fail_on_non_finite {
-                    return Err(AttackError::NonFinite {
+                    return Err(EngineError::NonFinite {
                         what: "loss or gradient",
                         step,
                         points: bad,

@@ -2,7 +2,7 @@
 //! onto the ball around a point intersected with the [0, 1] box, random starts, and the size of
 //! a perturbation.
 
-use crate::error::AttackError;
+use crate::error::EngineError;
 use burn::prelude::*;
 use jeat_core::rng;
 
@@ -37,13 +37,13 @@ impl Norm {
 }
 
 impl std::str::FromStr for Norm {
-    type Err = AttackError;
+    type Err = EngineError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text.to_ascii_lowercase().as_str() {
             "linf" | "l-inf" | "inf" => Ok(Self::Linf),
             "l2" => Ok(Self::L2),
-            _ => Err(AttackError::Invalid(format!(
+            _ => Err(EngineError::Invalid(format!(
                 "unknown norm '{text}'; valid: linf, l2"
             ))),
         }
@@ -63,7 +63,7 @@ pub struct ThreatModel {
 
 impl ThreatModel {
     /// A threat model from a radius written as a decimal (`0.031`) or a fraction (`8/255`).
-    pub fn parse(norm: Norm, eps: &str) -> Result<Self, AttackError> {
+    pub fn parse(norm: Norm, eps: &str) -> Result<Self, EngineError> {
         let value = parse_eps(eps)?;
         check_eps(norm, value, eps)?;
         Ok(Self {
@@ -74,7 +74,7 @@ impl ThreatModel {
     }
 
     /// A threat model from a number.
-    pub fn new(norm: Norm, eps: f64) -> Result<Self, AttackError> {
+    pub fn new(norm: Norm, eps: f64) -> Result<Self, EngineError> {
         check_eps(norm, eps, &eps.to_string())?;
         Ok(Self {
             norm,
@@ -157,7 +157,7 @@ impl Ball {
 }
 
 /// `8/255` or `0.031` → the number; anything else, or a value that is not > 0, is an error.
-pub fn parse_eps(text: &str) -> Result<f64, AttackError> {
+pub fn parse_eps(text: &str) -> Result<f64, EngineError> {
     let trimmed = text.trim();
     let value = match trimmed.split_once('/') {
         Some((numerator, denominator)) => {
@@ -168,27 +168,27 @@ pub fn parse_eps(text: &str) -> Result<f64, AttackError> {
         None => trimmed.parse().map_err(|_| malformed(text))?,
     };
     if !(value.is_finite() && value > 0.0) {
-        return Err(AttackError::Invalid(format!("eps must be > 0, got {text}")));
+        return Err(EngineError::Invalid(format!("eps must be > 0, got {text}")));
     }
     Ok(value)
 }
 
 /// Linf radii above 1 cover the whole [0, 1] pixel range and are refused; L2 radii of any size
 /// are legitimate threat models (ImageNet's L2 3.0, or more on large images).
-fn check_eps(norm: Norm, value: f64, text: &str) -> Result<(), AttackError> {
+fn check_eps(norm: Norm, value: f64, text: &str) -> Result<(), EngineError> {
     if !(value.is_finite() && value > 0.0) {
-        return Err(AttackError::Invalid(format!("eps must be > 0, got {text}")));
+        return Err(EngineError::Invalid(format!("eps must be > 0, got {text}")));
     }
     if norm == Norm::Linf && value > 1.0 {
-        return Err(AttackError::Invalid(format!(
+        return Err(EngineError::Invalid(format!(
             "Linf eps {text} = {value} is larger than the whole [0, 1] pixel range; eps is in [0, 1] pixel units (e.g. 8/255)"
         )));
     }
     Ok(())
 }
 
-fn malformed(text: &str) -> AttackError {
-    AttackError::Invalid(format!(
+fn malformed(text: &str) -> EngineError {
+    EngineError::Invalid(format!(
         "malformed eps '{text}': write a number (0.031) or a fraction (8/255)"
     ))
 }
