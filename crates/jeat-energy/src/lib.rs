@@ -18,5 +18,7 @@ pub mod objective;
 pub mod point_loss;
 
 pub use energy::{cross_entropy, joint_energy, logsumexp, marginal_energy};
-pub use objective::{JeatLoss, LossParts, Objective, ObjectiveError, ObjectiveInputs, RowShares};
+pub use objective::{
+    JeatLoss, LossParts, Objective, ObjectiveError, ObjectiveInputs, Part, RowShares, TOTAL,
+};
 pub use point_loss::{PointLoss, Reference};

@@ -135,14 +135,84 @@ fn share_of_mean(values: Tensor<1>, share: f64) -> Tensor<1> {
     }
 }
 
-/// A loss and its named parts (each a `[1]` tensor, for logging).
+/// A term or diagnostic of a loss, logged under [`Part::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    /// Cross-entropy on the data.
+    CeClean,
+    /// Cross-entropy on the adversarial examples.
+    CeAdv,
+    /// TRADES' KL term.
+    Kl,
+    /// Mean `E(x)` of the data.
+    EData,
+    /// Mean `E(x)` of the adversarial examples.
+    EAdv,
+    /// Mean `E(x̂)` of the negative samples.
+    ESample,
+    /// Mean `E(x, y)` of the data (or adversarial examples) in JEM's `p(x, y)` term.
+    EJointData,
+    /// Mean `E(x̂_y, y)` of the class-conditional samples.
+    EJointSample,
+    /// The energy L2 regulariser.
+    EnergyL2,
+}
+
+impl Part {
+    /// Every part.
+    pub const ALL: [Part; 9] = [
+        Self::CeClean,
+        Self::CeAdv,
+        Self::Kl,
+        Self::EData,
+        Self::EAdv,
+        Self::ESample,
+        Self::EJointData,
+        Self::EJointSample,
+        Self::EnergyL2,
+    ];
+
+    /// The name logs and metrics use: `ce_clean`, `ce_adv`, `kl`, `e_data`, `e_adv`,
+    /// `e_sample`, `e_joint_data`, `e_joint_sample`, `energy_l2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CeClean => "ce_clean",
+            Self::CeAdv => "ce_adv",
+            Self::Kl => "kl",
+            Self::EData => "e_data",
+            Self::EAdv => "e_adv",
+            Self::ESample => "e_sample",
+            Self::EJointData => "e_joint_data",
+            Self::EJointSample => "e_joint_sample",
+            Self::EnergyL2 => "energy_l2",
+        }
+    }
+
+    /// Whether the part is a mean energy (what the divergence guard bounds and the energy
+    /// curves plot).
+    pub fn is_mean_energy(self) -> bool {
+        matches!(
+            self,
+            Self::EData | Self::EAdv | Self::ESample | Self::EJointData | Self::EJointSample
+        )
+    }
+
+    /// The part logged under `name`, if any.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// The name the total of a loss is logged under.
+pub const TOTAL: &str = "loss";
+
+/// A loss and its parts (each a `[1]` tensor, for logging).
 #[derive(Debug, Clone)]
 pub struct LossParts {
     /// `[1]`: what the optimiser minimises.
     pub total: Tensor<1>,
-    /// Named terms and diagnostics: `ce_clean`, `ce_adv`, `kl`, `e_data`, `e_adv`, `e_sample`,
-    /// `e_joint_data`, `e_joint_sample`, `energy_l2`.
-    pub parts: Vec<(&'static str, Tensor<1>)>,
+    /// Its terms and diagnostics.
+    pub parts: Vec<(Part, Tensor<1>)>,
 }
 
 impl Objective {
@@ -263,14 +333,17 @@ impl Objective {
         let total = match self {
             Self::Standard => {
                 let ce = data_mean(cross_entropy(forward(inputs.images), labels));
-                parts.push(("ce_clean", ce.clone()));
+                parts.push((Part::CeClean, ce.clone()));
                 ce
             }
             Self::PgdAt => {
                 let logits = forward(adversarial()?);
-                parts.push(("e_adv", data_mean(marginal_energy(logits.clone())).detach()));
+                parts.push((
+                    Part::EAdv,
+                    data_mean(marginal_energy(logits.clone())).detach(),
+                ));
                 let ce = data_mean(cross_entropy(logits, labels));
-                parts.push(("ce_adv", ce.clone()));
+                parts.push((Part::CeAdv, ce.clone()));
                 ce
             }
             Self::Trades { beta } => {
@@ -280,8 +353,8 @@ impl Objective {
                     .with_clean_probs(softmax(clean_logits.clone(), 1));
                 let kl = data_mean(PointLoss::KlToClean.per_point(adv_logits, &reference));
                 let ce = data_mean(cross_entropy(clean_logits, labels));
-                parts.push(("ce_clean", ce.clone()));
-                parts.push(("kl", kl.clone()));
+                parts.push((Part::CeClean, ce.clone()));
+                parts.push((Part::Kl, kl.clone()));
                 ce + kl * *beta
             }
             Self::Jem { energy_l2, .. } => {
@@ -289,10 +362,10 @@ impl Objective {
                 let e_data = marginal_energy(logits.clone());
                 let e_sample = sample_energies()?;
                 let ce = data_mean(cross_entropy(logits.clone(), labels.clone()));
-                parts.push(("ce_clean", ce.clone()));
+                parts.push((Part::CeClean, ce.clone()));
                 let loss = contrastive(
                     ce,
-                    (e_data, "e_data"),
+                    (e_data, Part::EData),
                     e_sample,
                     (1.0, *energy_l2),
                     shares,
@@ -313,15 +386,15 @@ impl Objective {
                 let e_adv = marginal_energy(adv_logits.clone());
                 let e_sample = sample_energies()?;
                 let mut loss = data_mean(cross_entropy(adv_logits.clone(), labels.clone()));
-                parts.push(("ce_adv", loss.clone()));
+                parts.push((Part::CeAdv, loss.clone()));
                 if params.clean_ce_weight > 0.0 {
                     let clean = data_mean(cross_entropy(forward(inputs.images), labels.clone()));
-                    parts.push(("ce_clean", clean.clone()));
+                    parts.push((Part::CeClean, clean.clone()));
                     loss = loss + clean * params.clean_ce_weight;
                 }
                 let loss = contrastive(
                     loss,
-                    (e_adv, "e_adv"),
+                    (e_adv, Part::EAdv),
                     e_sample,
                     (params.lambda, params.energy_l2),
                     shares,
@@ -353,7 +426,7 @@ impl Objective {
         forward_samples: &impl Fn(Tensor<4>) -> Tensor<2>,
         joint_samples: impl FnOnce() -> Result<Tensor<4>, ObjectiveError>,
         data_share: f64,
-        parts: &mut Vec<(&'static str, Tensor<1>)>,
+        parts: &mut Vec<(Part, Tensor<1>)>,
     ) -> Result<Tensor<1>, ObjectiveError> {
         let weight = self.joint_weight();
         if weight <= 0.0 {
@@ -364,8 +437,8 @@ impl Objective {
             joint_energy(forward_samples(joint_samples()?), labels.clone()),
             data_share,
         );
-        parts.push(("e_joint_data", e_positive.clone().detach()));
-        parts.push(("e_joint_sample", e_sample.clone().detach()));
+        parts.push((Part::EJointData, e_positive.clone().detach()));
+        parts.push((Part::EJointSample, e_sample.clone().detach()));
         Ok(loss + (e_positive - e_sample) * weight)
     }
 }
@@ -375,26 +448,26 @@ impl Objective {
 /// are 0), logging both mean energies.
 fn contrastive(
     base: Tensor<1>,
-    (e_positive, positive_name): (Tensor<1>, &'static str),
+    (e_positive, positive_part): (Tensor<1>, Part),
     e_sample: Option<Tensor<1>>,
     (weight, l2): (f64, f64),
     shares: RowShares,
-    parts: &mut Vec<(&'static str, Tensor<1>)>,
+    parts: &mut Vec<(Part, Tensor<1>)>,
 ) -> Tensor<1> {
     let positive_mean = share_of_mean(e_positive.clone(), shares.data);
     let sample_mean = e_sample
         .clone()
         .map(|e| share_of_mean(e, shares.samples))
         .unwrap_or_else(|| Tensor::zeros([1], &positive_mean.device()));
-    parts.push((positive_name, positive_mean.clone().detach()));
-    parts.push(("e_sample", sample_mean.clone().detach()));
+    parts.push((positive_part, positive_mean.clone().detach()));
+    parts.push((Part::ESample, sample_mean.clone().detach()));
     let mut loss = base + (positive_mean - sample_mean) * weight;
     if l2 > 0.0 {
         let mut regulariser = share_of_mean(e_positive.powi_scalar(2), shares.data);
         if let Some(e_sample) = e_sample {
             regulariser = regulariser + share_of_mean(e_sample.powi_scalar(2), shares.samples);
         }
-        parts.push(("energy_l2", regulariser.clone().detach()));
+        parts.push((Part::EnergyL2, regulariser.clone().detach()));
         loss = loss + regulariser * l2;
     }
     loss

@@ -6,7 +6,7 @@ use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use jeat_energy::{
-    JeatLoss, Objective, ObjectiveError, ObjectiveInputs, joint_energy, marginal_energy,
+    JeatLoss, Objective, ObjectiveError, ObjectiveInputs, Part, joint_energy, marginal_energy,
 };
 
 /// A linear classifier of flattened 1×4×4 images: the smallest model with real gradients.
@@ -70,7 +70,7 @@ fn standard_loss_equals_burns_cross_entropy() {
         .forward(model.forward(x), y);
     let (ours, burns) = (scalar(parts.total), scalar(burns));
     assert!((ours - burns).abs() < 1e-6, "{ours} vs {burns}");
-    assert_eq!(parts.parts[0].0, "ce_clean");
+    assert_eq!(parts.parts[0].0, Part::CeClean);
 }
 
 /// With lambda = 1 the JEAT loss is E(x_adv, y) - E(x_hat): one small SGD step must lower the
@@ -111,7 +111,7 @@ fn one_jeat_step_lowers_adversarial_joint_energy_and_raises_sample_energy() {
             },
         )
         .unwrap();
-    let names: Vec<&str> = parts.parts.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = parts.parts.iter().map(|(p, _)| p.name()).collect();
     assert_eq!(names, ["ce_adv", "e_adv", "e_sample"]);
     let grads = GradientsParams::from_grads(parts.total.backward(), &model);
     model = SgdConfig::new().init().step(0.05, model, grads);
@@ -350,7 +350,7 @@ fn shares_of_a_batch_sum_to_its_loss_term_by_term() {
         );
         let split = [(0, 5, Some((0, 1))), (5, 9, Some((1, 2))), (9, 12, None)];
         let (mut total, mut misweighted) = (0.0, 0.0);
-        let mut parts = std::collections::BTreeMap::<&str, f64>::new();
+        let mut parts = std::collections::BTreeMap::<Part, f64>::new();
         for (from, to, samples) in split {
             let inputs = ObjectiveInputs {
                 images: rows(&x, from, to),
@@ -388,8 +388,8 @@ fn shares_of_a_batch_sum_to_its_loss_term_by_term() {
         let expected = scalar(whole.total);
         assert!((total - expected).abs() < 1e-5, "{total} vs {expected}");
         for (name, value) in whole.parts {
-            let (ours, theirs) = (parts[name], scalar(value));
-            assert!((ours - theirs).abs() < 1e-5, "{name}: {ours} vs {theirs}");
+            let (ours, theirs) = (parts[&name], scalar(value));
+            assert!((ours - theirs).abs() < 1e-5, "{name:?}: {ours} vs {theirs}");
         }
         assert!(
             (misweighted - expected).abs() > 1e-3,

@@ -30,7 +30,8 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
         seeds: Default::default(),
         inception: Default::default(),
     };
-    let real_data = !run.test.name().starts_with("synthetic/");
+    let dataset = data.named()?;
+    let real_data = dataset.is_some();
     say(format!(
         "data: {} ({} test images){}",
         run.test.name(),
@@ -80,6 +81,7 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
     Ok(Summary {
         plan: plan.clone(),
         data: run.test.name().to_string(),
+        dataset,
         real_data,
         backend: options.backend.clone(),
         methods: rows,

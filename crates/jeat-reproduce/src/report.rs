@@ -239,7 +239,7 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
         md,
         "\n## Reference numbers (CIFAR-10, WideResNets, Linf 8/255; see docs/reproduction.md)\n"
     )?;
-    if summary.data.starts_with("cifar10/") {
+    if summary.dataset == Some(jeat_data::DatasetName::Cifar10) {
         writeln!(
             md,
             "Same dataset and threat model as ours; protocols as listed.\n"

@@ -52,6 +52,9 @@ pub struct Summary {
     pub plan: ProfilePlan,
     /// The data, as named by its reader (`synthetic/…` for generated data).
     pub data: String,
+    /// The dataset, `None` for synthetic data.
+    #[serde(default)]
+    pub dataset: Option<jeat_data::DatasetName>,
     /// Whether the data is real.
     pub real_data: bool,
     /// The backend.

@@ -224,7 +224,9 @@ impl MetricsLog {
                     ..
                 } => {
                     for (name, v) in values {
-                        if !name.starts_with("e_") {
+                        if !jeat_energy::Part::named(name)
+                            .is_some_and(jeat_energy::Part::is_mean_energy)
+                        {
                             losses
                                 .entry(name.clone())
                                 .or_default()

@@ -14,7 +14,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use jeat_core::rng;
 use jeat_data::batch_at;
-use jeat_energy::{ObjectiveInputs, RowShares};
+use jeat_energy::{ObjectiveInputs, Part, RowShares, TOTAL};
 use jeat_models::Model;
 use std::collections::BTreeMap;
 
@@ -167,7 +167,7 @@ impl Trainer {
         }
         let values =
             parallel::summed_values(&results.iter().map(|r| r.values.clone()).collect::<Vec<_>>());
-        let total = values["loss"];
+        let total = values[TOTAL];
 
         let reason = self.divergence(&values);
         if let Some(reason) = reason {
@@ -223,7 +223,10 @@ impl Trainer {
         }
         values
             .iter()
-            .find(|(name, v)| name.starts_with("e_") && v.abs() > self.config.guard.energy_bound)
+            .find(|(name, v)| {
+                Part::named(name).is_some_and(Part::is_mean_energy)
+                    && v.abs() > self.config.guard.energy_bound
+            })
             .map(|(name, v)| {
                 format!(
                     "|{name}| = {v:.3e} exceeds guard.energy_bound {:.3e} at step {}",
@@ -366,12 +369,12 @@ pub fn share_gradient(
         .map_err(|e| TrainError::Config(e.to_string()))?;
     drop(sample_model);
     let mut values = BTreeMap::from([(
-        "loss".to_string(),
+        TOTAL.to_string(),
         f64::from(parts.total.clone().into_scalar::<f32>()),
     )]);
-    for (name, value) in &parts.parts {
+    for (part, value) in &parts.parts {
         values.insert(
-            name.to_string(),
+            part.name().to_string(),
             f64::from(value.clone().into_scalar::<f32>()),
         );
     }
