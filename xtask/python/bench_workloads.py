@@ -179,6 +179,17 @@ def fashion_mnist_autoattack(data):
     return run
 
 
+def in_precision(run, precision):
+    """`run` under autocast to bf16 for `precision` bf16 (PyTorch's own mixed precision)."""
+    if precision == "f32":
+        return run
+
+    def autocast():
+        with torch.autocast(DEVICE.type, dtype=torch.bfloat16):
+            run()
+    return autocast
+
+
 def timed(run, repeats, warm_up):
     if warm_up:
         run()
@@ -200,6 +211,8 @@ def main():
     parser.add_argument("--workloads", default="")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--precision", default="f32", choices=["f32", "bf16"],
+                        help="bf16: every workload under torch.autocast(device, torch.bfloat16)")
     parser.add_argument("--inception-weights", default=str(ROOT / "data" / "inception" / "default_1.pt"))
     parser.add_argument("--fashion-mnist", default="/usr/share/datasets/fashion-mnist")
     args = parser.parse_args()
@@ -225,7 +238,7 @@ def main():
     valid = list(layered) + list(single)
     chosen = [w for w in args.workloads.split(",") if w] or list(layered) + ["autoattack-500"]
     results = {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device,
-               "quick": args.quick, "workloads": {}}
+               "quick": args.quick, "precision": args.precision, "workloads": {}}
     where = torch.cuda.get_device_name() if DEVICE.type == "cuda" else f"{torch.get_num_threads()} threads"
     print(f"torch {torch.__version__} on {args.device} ({where})")
     for name in chosen:
@@ -234,7 +247,7 @@ def main():
         if name in single:
             runs = {"default": timed(single[name], 1, False)}
         elif name in layered:
-            runs = {label: timed(layered[name](layout), args.repeats, not args.quick)
+            runs = {label: timed(in_precision(layered[name](layout), args.precision), args.repeats, not args.quick)
                     for label, layout in (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last))}
         else:
             sys.exit(f"unknown workload {name}; valid: {', '.join(valid)}")

@@ -24,8 +24,16 @@ const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 pub const SETUP: &str = "python3 -m venv venv && venv/bin/pip install torch safetensors numpy \
                      git+https://github.com/fra31/auto-attack, then JEAT_PYTHON=venv/bin/python";
 
-/// Runs the chosen workloads (all when `workloads` is empty), `repeats` timed runs each.
-pub fn run(root: &Path, backend: Backend, workloads: &[String], repeats: usize) -> Result<()> {
+/// Runs the chosen workloads (all when `workloads` is empty), `repeats` timed runs each, with
+/// the convolutions in `precision` (`f32`, or `bf16`: jeat's `--precision bf16`, PyTorch's
+/// `torch.autocast("cpu", torch.bfloat16)`).
+pub fn run(
+    root: &Path,
+    backend: Backend,
+    workloads: &[String],
+    repeats: usize,
+    precision: &str,
+) -> Result<()> {
     let known: Vec<&str> = MICRO.iter().copied().chain([AUTOATTACK]).collect();
     if let Some(bad) = workloads.iter().find(|w| !known.contains(&w.as_str())) {
         bail!("unknown workload '{bad}'; valid: {}", known.join(", "));
@@ -62,7 +70,13 @@ pub fn run(root: &Path, backend: Backend, workloads: &[String], repeats: usize) 
     for workload in &micro {
         let jeat_json = out_dir.join(format!("{workload}.jeat.json"));
         let mut command = Command::new(&jeat);
-        command.args(["--backend", backend.jeat_name(), "bench"]);
+        command.args([
+            "--backend",
+            backend.jeat_name(),
+            "--precision",
+            precision,
+            "bench",
+        ]);
         command.args(["--workloads", workload, "--repeats", &repeats.to_string()]);
         command.arg("--json").arg(&jeat_json);
         status(command.current_dir(root), "jeat bench")?;
@@ -75,6 +89,8 @@ pub fn run(root: &Path, backend: Backend, workloads: &[String], repeats: usize) 
             repeats.to_string(),
             "--inception-weights".into(),
             weights.display().to_string(),
+            "--precision".into(),
+            precision.into(),
         ];
         let (pytorch_s, layout) = match &python {
             Some(python) => pytorch_side(root, python, workload, &extra)
@@ -90,6 +106,9 @@ pub fn run(root: &Path, backend: Backend, workloads: &[String], repeats: usize) 
         });
     }
     if chosen.contains(&AUTOATTACK) {
+        if precision != "f32" {
+            bail!("autoattack-500 compares with the official code in f32 only");
+        }
         rows.push(autoattack(root, &jeat, backend, python.as_deref())?);
     }
     report(root, &rows)

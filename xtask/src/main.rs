@@ -112,6 +112,10 @@ enum Task {
         /// Timed runs per workload after one warm-up (AutoAttack: one run).
         #[arg(long, default_value_t = 3)]
         repeats: usize,
+        /// Precision of the convolutions: f32, or bf16 (jeat's `--precision bf16` beside
+        /// PyTorch's autocast to bf16).
+        #[arg(long, default_value = "f32", value_parser = ["f32", "bf16"])]
+        precision: String,
     },
 }
 
@@ -153,9 +157,11 @@ fn run(xtask: Xtask) -> Result<()> {
         } => reproduce::table(&root, backend, profile, out, methods, devices, seeds),
         Task::CheckBackends => backends::check_backends(&root),
         Task::GpuCheck { quick } => gpu_check::run(&root, backend, quick),
-        Task::BenchVsPytorch { workloads, repeats } => {
-            bench_vs_pytorch::run(&root, backend, &workloads, repeats)
-        }
+        Task::BenchVsPytorch {
+            workloads,
+            repeats,
+            precision,
+        } => bench_vs_pytorch::run(&root, backend, &workloads, repeats, &precision),
         Task::Bench { args } => {
             let mut all = vec!["bench", "--workspace"];
             all.extend(args.iter().map(String::as_str));

@@ -180,9 +180,13 @@ pub fn convolution_status() -> String {
     let (running, why) = path();
     match (compiled(), onednn_version()) {
         (Path::OneDnn, Some((major, minor, patch))) => match running {
-            Path::OneDnn => {
-                format!("oneDNN {major}.{minor}.{patch} compiled in (feature `onednn`), in use")
-            }
+            Path::OneDnn => format!(
+                "oneDNN {major}.{minor}.{patch} compiled in (feature `onednn`), in use; --precision bf16: {}",
+                match jeat_models::conv::bf16_available() {
+                    Ok(()) => "available on this CPU".to_string(),
+                    Err(why) => format!("not available ({why})"),
+                }
+            ),
             other => format!(
                 "oneDNN {major}.{minor}.{patch} compiled in (feature `onednn`), not in use ({}): {other}",
                 why.unwrap_or_default()

@@ -27,6 +27,10 @@ struct Cli {
     /// Which GPU of a GPU backend (default: the backend's default device).
     #[arg(long, global = true)]
     device: Option<usize>,
+    /// Precision of the CPU convolutions: f32, or bf16 (inputs in bf16 on AMX or
+    /// AVX-512-bf16, f32 accumulation; needs oneDNN; refused on other CPUs).
+    #[arg(long, global = true, default_value = "f32")]
+    precision: jeat_models::conv::Precision,
     #[command(subcommand)]
     command: Command,
 }
@@ -86,6 +90,7 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    jeat_models::conv::set_precision(cli.precision).map_err(anyhow::Error::msg)?;
     match cli.command {
         Command::Data(command) => data_cmd::run(command),
         Command::Bench(args) => bench_cmd::run(args, cli.backend.device(cli.device)?),

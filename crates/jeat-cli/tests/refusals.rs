@@ -171,3 +171,34 @@ fn a_training_subset_smaller_than_a_batch_trains() {
     assert!(stderr.contains("batches of 20"), "{stderr}");
     assert!(stdout.contains("finished"), "{stdout}");
 }
+
+/// `--precision bf16` where it cannot run (oneDNN kept to AVX2, which has no bf16 kernels, or a
+/// jeat without oneDNN) is one line, before any work.
+#[test]
+fn bf16_is_refused_where_it_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = arrays(dir.path(), 4, &[0, 1, 2, 3]);
+    let out = dir.path().join("report.json");
+    let (ok, _, stderr) = run(jeat()
+        .env("DNNL_MAX_CPU_ISA", "AVX2")
+        .env("ONEDNN_MAX_CPU_ISA", "AVX2")
+        .args([
+            "--precision",
+            "bf16",
+            "attack",
+            "--suite",
+            "fgsm",
+            "--eps",
+            "0.1",
+        ])
+        .arg("--checkpoint")
+        .arg(checkpoint())
+        .arg("--images")
+        .arg(&x)
+        .arg("--labels")
+        .arg(&y)
+        .arg("--out")
+        .arg(&out));
+    one_line_error(ok, &stderr, &["bf16"]);
+    assert!(!out.exists());
+}

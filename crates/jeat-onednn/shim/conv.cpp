@@ -33,6 +33,9 @@ struct jeat_conv_shape {
     int64_t n, ic, ih, iw, oc, kh, kw, oh, ow;
     int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
     int32_t has_bias;
+    /// 1: the convolution's inputs (activations, weights, output gradients) in bf16, its
+    /// outputs and accumulation in f32; 0: f32 throughout.
+    int32_t bf16;
 };
 
 }  // extern "C"
@@ -57,12 +60,13 @@ struct Scratch {
 thread_local Scratch scratch;
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int32_t>;
+                       int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int32_t,
+                       int32_t>;
 
 Key key_of(const jeat_conv_shape &s) {
     return Key{s.n,        s.ic,       s.ih,    s.iw,    s.oc,         s.kh,
                s.kw,       s.oh,       s.ow,    s.stride_h, s.stride_w, s.pad_h,
-               s.pad_w,    s.dilation_h, s.dilation_w, s.has_bias};
+               s.pad_w,    s.dilation_h, s.dilation_w, s.has_bias, s.bf16};
 }
 
 /// The primitives of one shape, made on first use.
@@ -102,7 +106,9 @@ dnnl::primitive_attr attributes() {
     return attr;
 }
 
-memory::desc any(const memory::dims &dims) { return memory::desc(dims, dt::f32, tag::any); }
+memory::desc any(const memory::dims &dims, dt type = dt::f32) {
+    return memory::desc(dims, type, tag::any);
+}
 
 std::mutex cache_lock;
 std::map<Key, std::shared_ptr<Primitives>> primitives;
@@ -114,15 +120,17 @@ std::shared_ptr<Primitives> primitives_of(const jeat_conv_shape &s, bool data, b
     Geometry g = geometry(s);
     auto attr = attributes();
     memory::desc bias = s.has_bias ? memory::desc(g.bias, dt::f32, tag::x) : memory::desc();
+    // What the convolution reads in its precision; what it writes is always f32.
+    dt in = s.bf16 ? dt::bf16 : dt::f32;
     if (!p->forward_pd) {
 #if DNNL_VERSION_MAJOR >= 3
         p->forward_pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(
-            engine(), prop_kind::forward_training, algorithm::convolution_direct, any(g.src),
-            any(g.weights), bias, any(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r, attr);
+            engine(), prop_kind::forward_training, algorithm::convolution_direct, any(g.src, in),
+            any(g.weights, in), bias, any(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r, attr);
 #else
         dnnl::convolution_forward::desc desc(prop_kind::forward_training,
-                                             algorithm::convolution_direct, any(g.src),
-                                             any(g.weights), bias, any(g.dst), g.strides,
+                                             algorithm::convolution_direct, any(g.src, in),
+                                             any(g.weights, in), bias, any(g.dst), g.strides,
                                              g.dilates, g.pad_l, g.pad_r);
         p->forward_pd =
             std::make_shared<dnnl::convolution_forward::primitive_desc>(desc, attr, engine());
@@ -132,12 +140,12 @@ std::shared_ptr<Primitives> primitives_of(const jeat_conv_shape &s, bool data, b
     if (data && !p->data_pd) {
 #if DNNL_VERSION_MAJOR >= 3
         p->data_pd = std::make_shared<dnnl::convolution_backward_data::primitive_desc>(
-            engine(), algorithm::convolution_direct, any(g.src), any(g.weights), any(g.dst),
-            g.strides, g.dilates, g.pad_l, g.pad_r, *p->forward_pd, attr);
+            engine(), algorithm::convolution_direct, any(g.src), any(g.weights, in),
+            any(g.dst, in), g.strides, g.dilates, g.pad_l, g.pad_r, *p->forward_pd, attr);
 #else
         dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, any(g.src),
-                                                   any(g.weights), any(g.dst), g.strides,
-                                                   g.dilates, g.pad_l, g.pad_r);
+                                                   any(g.weights, in), any(g.dst, in),
+                                                   g.strides, g.dilates, g.pad_l, g.pad_r);
         p->data_pd = std::make_shared<dnnl::convolution_backward_data::primitive_desc>(
             desc, attr, engine(), *p->forward_pd);
 #endif
@@ -146,12 +154,13 @@ std::shared_ptr<Primitives> primitives_of(const jeat_conv_shape &s, bool data, b
     if (weights && !p->weights_pd) {
 #if DNNL_VERSION_MAJOR >= 3
         p->weights_pd = std::make_shared<dnnl::convolution_backward_weights::primitive_desc>(
-            engine(), algorithm::convolution_direct, any(g.src), any(g.weights), bias,
-            any(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r, *p->forward_pd, attr);
+            engine(), algorithm::convolution_direct, any(g.src, in), any(g.weights), bias,
+            any(g.dst, in), g.strides, g.dilates, g.pad_l, g.pad_r, *p->forward_pd, attr);
 #else
-        dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, any(g.src),
-                                                      any(g.weights), bias, any(g.dst),
-                                                      g.strides, g.dilates, g.pad_l, g.pad_r);
+        dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct,
+                                                      any(g.src, in), any(g.weights), bias,
+                                                      any(g.dst, in), g.strides, g.dilates,
+                                                      g.pad_l, g.pad_r);
         p->weights_pd = std::make_shared<dnnl::convolution_backward_weights::primitive_desc>(
             desc, attr, engine(), *p->forward_pd);
 #endif
@@ -307,6 +316,18 @@ int jeat_onednn_conv_backward_weights(const jeat_conv_shape *s, const float *x, 
             p->weights->execute(stream, args);
             if (!direct) dnnl::reorder(diff_w, user_w).execute(stream, diff_w, user_w);
             stream.wait();
+        },
+        error, error_len);
+}
+
+/// Writes into `name` (NUL-terminated, at most `name_len` bytes) the implementation oneDNN
+/// chose for the forward pass of `s` (e.g. `brgconv:avx512_core_amx`, `ref:any`).
+int jeat_onednn_conv_implementation(const jeat_conv_shape *s, char *name, size_t name_len,
+                                    char *error, size_t error_len) {
+    return guarded(
+        [&] {
+            auto p = primitives_of(*s, false, false);
+            std::snprintf(name, name_len, "%s", p->forward_pd->impl_info_str());
         },
         error, error_len);
 }

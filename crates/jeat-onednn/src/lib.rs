@@ -43,6 +43,20 @@ pub struct ConvShape {
     pub dilation: [usize; 2],
     /// Whether a bias is added.
     pub bias: bool,
+    /// The precision the convolution reads its inputs in.
+    pub precision: Precision,
+}
+
+/// The precision of a convolution's inputs: activations, weights and output gradients are
+/// converted to it as they are reordered into oneDNN's layouts; outputs and accumulation stay
+/// f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Precision {
+    /// f32 throughout.
+    #[default]
+    F32,
+    /// bf16 inputs (AMX or AVX-512-bf16 kernels), f32 accumulation and outputs.
+    Bf16,
 }
 
 impl ConvShape {
@@ -80,6 +94,7 @@ impl ConvShape {
             dilation_h: i(self.dilation[0]),
             dilation_w: i(self.dilation[1]),
             has_bias: i32::from(self.bias),
+            bf16: i32::from(self.precision == Precision::Bf16),
         }
     }
 }
@@ -238,6 +253,39 @@ pub fn backward_weights(
     Ok((dw, db))
 }
 
+/// The implementation oneDNN chose for the forward pass of `shape` on this CPU (e.g.
+/// `brgconv:avx512_core_amx`; `ref:any` is its slow reference kernel).
+pub fn implementation(shape: &ConvShape) -> Result<String, Error> {
+    let s = shape.ffi();
+    let mut name = vec![0u8; 128];
+    // SAFETY: the shim writes at most `name.len()` bytes, NUL-terminated, into `name`.
+    call(|error, len| unsafe {
+        ffi::jeat_onednn_conv_implementation(&s, name.as_mut_ptr().cast(), name.len(), error, len)
+    })?;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Ok(String::from_utf8_lossy(&name[..end]).into_owned())
+}
+
+/// Whether this CPU runs bf16 convolutions with kernels of its own (AMX or AVX-512-bf16), not
+/// oneDNN's reference kernel: a 3×3 convolution in bf16 is asked for and the implementation
+/// oneDNN picks is looked at.
+pub fn bf16_supported() -> bool {
+    let probe = ConvShape {
+        batch: 2,
+        in_channels: 32,
+        input: [8, 8],
+        out_channels: 32,
+        kernel: [3, 3],
+        output: [8, 8],
+        stride: [1, 1],
+        padding: [1, 1],
+        dilation: [1, 1],
+        bias: false,
+        precision: Precision::Bf16,
+    };
+    implementation(&probe).is_ok_and(|name| !name.starts_with("ref"))
+}
+
 /// Drops the reordered copies of the weights cached under `weights_key`.
 pub fn forget_weights(weights_key: u64) {
     // SAFETY: takes a plain integer.
@@ -268,6 +316,7 @@ mod ffi {
         pub dilation_h: i64,
         pub dilation_w: i64,
         pub has_bias: i32,
+        pub bf16: i32,
     }
 
     #[cfg(feature = "link")]
@@ -303,6 +352,13 @@ mod ffi {
             error_len: usize,
         ) -> c_int;
         pub fn jeat_onednn_forget_weights(w_key: u64);
+        pub fn jeat_onednn_conv_implementation(
+            shape: *const ConvShape,
+            name: *mut c_char,
+            name_len: usize,
+            error: *mut c_char,
+            error_len: usize,
+        ) -> c_int;
     }
 
     /// The shim's entry points in a build without oneDNN: every call fails, saying why.
@@ -362,6 +418,16 @@ mod ffi {
         }
 
         pub unsafe fn jeat_onednn_forget_weights(_: u64) {}
+
+        pub unsafe fn jeat_onednn_conv_implementation(
+            _: *const ConvShape,
+            _: *mut c_char,
+            _: usize,
+            error: *mut c_char,
+            error_len: usize,
+        ) -> c_int {
+            refuse(error, error_len)
+        }
     }
 
     #[cfg(not(feature = "link"))]
@@ -434,6 +500,7 @@ mod tests {
             padding: [padding; 2],
             dilation: [dilation; 2],
             bias,
+            precision: Precision::F32,
         }
     }
 
@@ -535,5 +602,67 @@ mod tests {
         assert!(err.0.contains("x has"), "{err}");
         let (major, ..) = version();
         assert!(major >= 2, "oneDNN {major}");
+    }
+
+    /// In bf16 the forward pass and both gradients are the f32 ones to bf16's precision (an
+    /// 8-bit mantissa: relative errors of about 1e-2 on sums of products), where the CPU has
+    /// bf16 kernels.
+    #[test]
+    fn bf16_convolutions_are_f32_ones_to_bf16_precision() {
+        if !bf16_supported() {
+            eprintln!("this CPU has no bf16 convolution kernels: nothing to compare");
+            return;
+        }
+        let f32_shape = ConvShape {
+            batch: 2,
+            in_channels: 16,
+            input: [8, 8],
+            out_channels: 16,
+            kernel: [3, 3],
+            output: [8, 8],
+            stride: [1, 1],
+            padding: [1, 1],
+            dilation: [1, 1],
+            bias: true,
+            precision: Precision::F32,
+        };
+        let bf16_shape = ConvShape {
+            precision: Precision::Bf16,
+            ..f32_shape
+        };
+        assert!(!implementation(&bf16_shape).unwrap().starts_with("ref"));
+        let (x, w, b, dy) = (
+            values(f32_shape.input_len(), 1),
+            values(f32_shape.weights_len(), 2),
+            values(16, 3),
+            values(f32_shape.output_len(), 4),
+        );
+        let close = |ours: &[f32], theirs: &[f32], what: &str| {
+            let scale = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let worst = ours
+                .iter()
+                .zip(theirs)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(worst > 0.0, "{what}: bf16 gave f32's values bit for bit");
+            assert!(
+                worst < 2e-2 * scale,
+                "{what}: off by {worst} (scale {scale})"
+            );
+        };
+        close(
+            &forward(&bf16_shape, &x, &w, 0, Some(&b)).unwrap(),
+            &forward(&f32_shape, &x, &w, 0, Some(&b)).unwrap(),
+            "forward",
+        );
+        close(
+            &backward_data(&bf16_shape, &dy, &w, 0).unwrap(),
+            &backward_data(&f32_shape, &dy, &w, 0).unwrap(),
+            "input gradient",
+        );
+        close(
+            &backward_weights(&bf16_shape, &x, &dy).unwrap().0,
+            &backward_weights(&f32_shape, &x, &dy).unwrap().0,
+            "weight gradient",
+        );
     }
 }

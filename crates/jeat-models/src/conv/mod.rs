@@ -106,6 +106,73 @@ pub fn path() -> (Path, Option<String>) {
     }
 }
 
+/// The precision the CPU path's convolutions read their inputs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 throughout (the default).
+    #[default]
+    F32,
+    /// bf16 inputs (activations, weights, output gradients) on AMX or AVX-512-bf16, f32
+    /// accumulation and outputs; everything besides the convolutions stays f32. Needs oneDNN.
+    Bf16,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "f32" => Ok(Self::F32),
+            "bf16" => Ok(Self::Bf16),
+            other => Err(format!("precision '{other}': f32 or bf16")),
+        }
+    }
+}
+
+static PRECISION: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets the precision of every CPU convolution of this process from now on (a process setting,
+/// like the allocator's: set it first thing). bf16 is refused, with the reason, where oneDNN is
+/// not in use or the CPU has no bf16 kernels, before any work starts.
+pub fn set_precision(precision: Precision) -> Result<(), String> {
+    if precision == Precision::Bf16 {
+        bf16_available()?;
+    }
+    PRECISION.store(
+        precision == Precision::Bf16,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    Ok(())
+}
+
+/// The precision set by [`set_precision`].
+pub fn precision() -> Precision {
+    match PRECISION.load(std::sync::atomic::Ordering::Relaxed) {
+        true => Precision::Bf16,
+        false => Precision::F32,
+    }
+}
+
+/// Whether `--precision bf16` can run here, or why not: oneDNN in use and a CPU with bf16
+/// convolution kernels (AMX or AVX-512-bf16).
+pub fn bf16_available() -> Result<(), String> {
+    #[cfg(feature = "onednn")]
+    {
+        onednn::available()
+            .map_err(|why| format!("bf16 convolutions need oneDNN, which is not in use: {why}"))?;
+        match jeat_onednn::bf16_supported() {
+            true => Ok(()),
+            false => Err(
+                "this CPU has no bf16 convolution kernels (AMX or AVX-512-bf16): use f32".into(),
+            ),
+        }
+    }
+    #[cfg(not(feature = "onednn"))]
+    {
+        Err("bf16 convolutions need oneDNN: build jeat with --features onednn".into())
+    }
+}
+
 /// oneDNN's version `(major, minor, patch)` where this build links it.
 pub fn onednn_version() -> Option<(u32, u32, u32)> {
     #[cfg(feature = "onednn")]

@@ -73,6 +73,10 @@ fn shape_of(
         padding: g.padding,
         dilation: g.dilation,
         bias,
+        precision: match super::precision() {
+            super::Precision::F32 => jeat_onednn::Precision::F32,
+            super::Precision::Bf16 => jeat_onednn::Precision::Bf16,
+        },
     }
 }
 
