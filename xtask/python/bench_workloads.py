@@ -126,6 +126,33 @@ def sgld_step(arch, batch):
     return make
 
 
+def wrn_16_4_convs(pattern):
+    # The three 3x3 convolutions of a WRN-16-4 at batch 128, summed (jeat-models' conv_paths
+    # bench): forward, forward + input gradient, forward + input and weight gradients.
+    def make(layout):
+        torch.manual_seed(0)
+        layers = []
+        for channels, side in ((64, 32), (128, 16), (256, 8)):
+            conv = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).to(DEVICE)
+            conv = conv.to(memory_format=layout)
+            x = torch.rand(128, channels, side, side).to(DEVICE).to(memory_format=layout)
+            layers.append((conv, x))
+
+        def run():
+            for conv, x in layers:
+                if pattern == "forward":
+                    with torch.inference_mode():
+                        conv(x)
+                elif pattern == "input-gradient":
+                    xg = x.clone().requires_grad_(True)
+                    torch.autograd.grad(conv(xg).sum(), xg)
+                else:
+                    xg = x.clone().requires_grad_(True)
+                    torch.autograd.grad(conv(xg).sum(), [xg, conv.weight])
+        return run
+    return make
+
+
 def inception(weights, images):
     def make(layout):
         net = torch.jit.load(str(weights), map_location=DEVICE).eval()
@@ -229,6 +256,9 @@ def main():
         "wrn-34-10-pgd10-at-iteration": pgd_at_iteration(s["large"], batch),
         "wrn-16-4-sgld-step": sgld_step(s["small"], batch),
         "inception-50": inception(args.inception_weights, s["inception_images"]),
+        "wrn-16-4-convs-forward": wrn_16_4_convs("forward"),
+        "wrn-16-4-convs-input-gradient": wrn_16_4_convs("input-gradient"),
+        "wrn-16-4-convs-weight-gradient": wrn_16_4_convs("weight-gradient"),
     }
     # Timed once, in one layout: they take minutes, and AutoAttack is deterministic given its seed.
     single = {
@@ -236,7 +266,8 @@ def main():
         "autoattack-500": fashion_mnist_autoattack(args.fashion_mnist),
     }
     valid = list(layered) + list(single)
-    chosen = [w for w in args.workloads.split(",") if w] or list(layered) + ["autoattack-500"]
+    chosen = [w for w in args.workloads.split(",") if w] or [
+        w for w in layered if not w.startswith("wrn-16-4-convs")] + ["autoattack-500"]
     results = {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device,
                "quick": args.quick, "precision": args.precision, "workloads": {}}
     where = torch.cuda.get_device_name() if DEVICE.type == "cuda" else f"{torch.get_num_threads()} threads"
