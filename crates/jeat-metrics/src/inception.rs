@@ -10,7 +10,6 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 /// Convolution without bias, batch norm (eps 1e-3), ReLU.
 #[derive(Module, Debug)]
@@ -58,7 +57,7 @@ impl BasicConv2d {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(self.bn.forward(jeat_models::conv::forward(&self.conv, x)))
+        jeat_models::conv::forward_bn_relu(&self.conv, &self.bn, x)
     }
 }
 

@@ -62,8 +62,8 @@ impl MnistCnn {
     /// Logits `[B, K]` of images `[B, C, H, W]` in [0, 1].
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.normalization.forward(images);
-        let x = self.max_pool(relu(conv::forward(&self.conv1, x)));
-        let x = self.max_pool(relu(conv::forward(&self.conv2, x)));
+        let x = self.max_pool(conv::forward_relu(&self.conv1, x));
+        let x = self.max_pool(conv::forward_relu(&self.conv2, x));
         // Flatten in PyTorch's (C, H, W) order so imported weights line up.
         let x: Tensor<2> = x.flatten(1, 3);
         self.linear2.forward(relu(self.linear1.forward(x)))

@@ -64,8 +64,8 @@ impl PreActBlock {
             Some(projection) => conv::forward(projection, activated.clone()),
             None => x,
         };
-        let out = conv::forward(&self.conv1, activated);
-        let out = conv::forward(&self.conv2, relu(self.bn2.forward(out)));
+        let out = conv::forward_bn_relu(&self.conv1, &self.bn2, activated);
+        let out = conv::forward(&self.conv2, out);
         out + shortcut
     }
 }

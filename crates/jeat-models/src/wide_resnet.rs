@@ -95,8 +95,11 @@ impl BasicBlock {
     /// `[B, Cin, H, W]` → `[B, Cout, H/stride, W/stride]`.
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let activated = relu(apply_norm(&self.bn1, x.clone()));
-        let out = conv::forward(&self.conv1, activated.clone());
-        let out = self.dropout.forward(relu(apply_norm(&self.bn2, out)));
+        let out = match &self.bn2 {
+            Some(bn2) => conv::forward_bn_relu(&self.conv1, bn2, activated.clone()),
+            None => conv::forward_relu(&self.conv1, activated.clone()),
+        };
+        let out = self.dropout.forward(out);
         let out = conv::forward(&self.conv2, out);
         // As in the reference code, a widening shortcut sees the activated input.
         let shortcut = match &self.conv_shortcut {

@@ -155,3 +155,42 @@ fn the_path_is_the_fastest_compiled_in() {
         _ => assert_eq!(path, conv::compiled(), "{why:?}"),
     }
 }
+
+/// The fused inference convolutions (ReLU fused; batch norm folded into the weights and bias)
+/// give the unfused ops' values, with a batch norm whose running statistics are not the
+/// defaults.
+#[test]
+fn fused_inference_convolutions_are_the_ops_they_fuse() {
+    use burn::module::Param;
+    use burn::nn::BatchNormConfig;
+    let device = Device::flex();
+    device.seed(11);
+    for bias in [false, true] {
+        let conv = Conv2dConfig::new([3, 6], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .with_bias(bias)
+            .init(&device);
+        let mut bn = BatchNormConfig::new(6).with_epsilon(1e-3).init(&device);
+        let random = |low: f32, high: f32| {
+            Tensor::<1>::random([6], Distribution::Uniform(low.into(), high.into()), &device)
+        };
+        bn.gamma = Param::from_tensor(random(0.5, 2.0));
+        bn.beta = Param::from_tensor(random(-1.0, 1.0));
+        bn.running_mean = burn::module::RunningState::new(random(-0.5, 0.5));
+        bn.running_var = burn::module::RunningState::new(random(0.2, 3.0));
+        let x = Tensor::<4>::random([2, 3, 9, 8], Distribution::Uniform(-1.0, 1.0), &device);
+        let relu = burn::tensor::activation::relu;
+        let fused = floats(conv::forward_relu(&conv, x.clone()));
+        let unfused = floats(relu(conv.forward(x.clone())));
+        assert!(unfused.contains(&0.0) && unfused.iter().any(|v| *v > 0.0));
+        assert_close(&fused, &unfused, 1e-5, &format!("conv + ReLU, bias {bias}"));
+        let fused = floats(conv::forward_bn_relu(&conv, &bn, x.clone()));
+        let unfused = floats(relu(bn.forward(conv.forward(x))));
+        assert_close(
+            &fused,
+            &unfused,
+            1e-5,
+            &format!("conv + BN + ReLU, bias {bias}"),
+        );
+    }
+}

@@ -36,6 +36,8 @@ struct jeat_conv_shape {
     /// 1: the convolution's inputs (activations, weights, output gradients) in bf16, its
     /// outputs and accumulation in f32; 0: f32 throughout.
     int32_t bf16;
+    /// 1: the forward pass applies a ReLU to its output (a fused post-op; inference only).
+    int32_t relu;
 };
 
 }  // extern "C"
@@ -61,12 +63,12 @@ thread_local Scratch scratch;
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                        int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int32_t,
-                       int32_t>;
+                       int32_t, int32_t>;
 
 Key key_of(const jeat_conv_shape &s) {
     return Key{s.n,        s.ic,       s.ih,    s.iw,    s.oc,         s.kh,
                s.kw,       s.oh,       s.ow,    s.stride_h, s.stride_w, s.pad_h,
-               s.pad_w,    s.dilation_h, s.dilation_w, s.has_bias, s.bf16};
+               s.pad_w,    s.dilation_h, s.dilation_w, s.has_bias, s.bf16, s.relu};
 }
 
 /// The primitives of one shape, made on first use.
@@ -100,9 +102,18 @@ Geometry geometry(const jeat_conv_shape &s) {
     return g;
 }
 
-dnnl::primitive_attr attributes() {
+dnnl::primitive_attr attributes(bool relu = false) {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (relu) {
+        dnnl::post_ops ops;
+#if DNNL_VERSION_MAJOR >= 3
+        ops.append_eltwise(algorithm::eltwise_relu, 0.f, 0.f);
+#else
+        ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+#endif
+        attr.set_post_ops(ops);
+    }
     return attr;
 }
 
@@ -119,6 +130,7 @@ std::shared_ptr<Primitives> primitives_of(const jeat_conv_shape &s, bool data, b
     if (!p) p = std::make_shared<Primitives>();
     Geometry g = geometry(s);
     auto attr = attributes();
+    auto forward_attr = attributes(s.relu != 0);
     memory::desc bias = s.has_bias ? memory::desc(g.bias, dt::f32, tag::x) : memory::desc();
     // What the convolution reads in its precision; what it writes is always f32.
     dt in = s.bf16 ? dt::bf16 : dt::f32;
@@ -126,14 +138,15 @@ std::shared_ptr<Primitives> primitives_of(const jeat_conv_shape &s, bool data, b
 #if DNNL_VERSION_MAJOR >= 3
         p->forward_pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(
             engine(), prop_kind::forward_training, algorithm::convolution_direct, any(g.src, in),
-            any(g.weights, in), bias, any(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r, attr);
+            any(g.weights, in), bias, any(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r,
+            forward_attr);
 #else
         dnnl::convolution_forward::desc desc(prop_kind::forward_training,
                                              algorithm::convolution_direct, any(g.src, in),
                                              any(g.weights, in), bias, any(g.dst), g.strides,
                                              g.dilates, g.pad_l, g.pad_r);
-        p->forward_pd =
-            std::make_shared<dnnl::convolution_forward::primitive_desc>(desc, attr, engine());
+        p->forward_pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(
+            desc, forward_attr, engine());
 #endif
         p->forward = std::make_shared<dnnl::convolution_forward>(*p->forward_pd);
     }

@@ -45,6 +45,9 @@ pub struct ConvShape {
     pub bias: bool,
     /// The precision the convolution reads its inputs in.
     pub precision: Precision,
+    /// The forward pass applies a ReLU to its output, fused into the convolution (for
+    /// inference: the gradients refuse such a shape).
+    pub relu: bool,
 }
 
 /// The precision of a convolution's inputs: activations, weights and output gradients are
@@ -95,6 +98,7 @@ impl ConvShape {
             dilation_w: i(self.dilation[1]),
             has_bias: i32::from(self.bias),
             bf16: i32::from(self.precision == Precision::Bf16),
+            relu: i32::from(self.relu),
         }
     }
 }
@@ -126,6 +130,16 @@ fn check(what: &str, len: usize, expected: usize) -> Result<(), Error> {
         false => Err(Error(format!(
             "{what} has {len} elements, the convolution's shape needs {expected}"
         ))),
+    }
+}
+
+/// Gradients are of the plain convolution: a shape with a fused ReLU has none.
+fn no_fused_relu(shape: &ConvShape) -> Result<(), Error> {
+    match shape.relu {
+        true => Err(Error(
+            "a convolution with a fused ReLU is for inference: it has no gradient here".into(),
+        )),
+        false => Ok(()),
     }
 }
 
@@ -203,6 +217,7 @@ pub fn backward_data(
 ) -> Result<Vec<f32>, Error> {
     check("dy", dy.len(), shape.output_len())?;
     check("w", w.len(), shape.weights_len())?;
+    no_fused_relu(shape)?;
     let s = shape.ffi();
     filled(shape.input_len(), |dx| {
         // SAFETY: as in `forward`; the shim writes only into `dx` and the error buffer.
@@ -230,6 +245,7 @@ pub fn backward_weights(
 ) -> Result<(Vec<f32>, Option<Vec<f32>>), Error> {
     check("x", x.len(), shape.input_len())?;
     check("dy", dy.len(), shape.output_len())?;
+    no_fused_relu(shape)?;
     let s = shape.ffi();
     let mut db = shape.bias.then(|| vec![0f32; shape.out_channels]);
     let db_ptr = db
@@ -282,6 +298,7 @@ pub fn bf16_supported() -> bool {
         dilation: [1, 1],
         bias: false,
         precision: Precision::Bf16,
+        relu: false,
     };
     implementation(&probe).is_ok_and(|name| !name.starts_with("ref"))
 }
@@ -317,6 +334,7 @@ mod ffi {
         pub dilation_w: i64,
         pub has_bias: i32,
         pub bf16: i32,
+        pub relu: i32,
     }
 
     #[cfg(feature = "link")]
@@ -501,6 +519,7 @@ mod tests {
             dilation: [dilation; 2],
             bias,
             precision: Precision::F32,
+            relu: false,
         }
     }
 
@@ -625,6 +644,7 @@ mod tests {
             dilation: [1, 1],
             bias: true,
             precision: Precision::F32,
+            relu: false,
         };
         let bf16_shape = ConvShape {
             precision: Precision::Bf16,
@@ -664,5 +684,30 @@ mod tests {
             &backward_weights(&f32_shape, &x, &dy).unwrap().0,
             "weight gradient",
         );
+    }
+
+    /// A fused ReLU is the forward pass with its negative values set to zero, and its
+    /// gradients are refused.
+    #[test]
+    fn a_fused_relu_clamps_the_forward_pass_at_zero() {
+        let plain = shape(1, 1, 1, true);
+        let fused = ConvShape {
+            relu: true,
+            ..plain
+        };
+        let (x, w, b) = (
+            values(plain.input_len(), 1),
+            values(plain.weights_len(), 2),
+            values(plain.out_channels, 3),
+        );
+        let y = forward(&plain, &x, &w, 0, Some(&b)).unwrap();
+        let clamped = forward(&fused, &x, &w, 0, Some(&b)).unwrap();
+        assert!(y.iter().any(|v| *v < 0.0), "nothing negative to clamp");
+        for (a, c) in y.iter().zip(&clamped) {
+            assert!((a.max(0.0) - c).abs() < 1e-6, "{a} → {c}");
+        }
+        let dy = values(plain.output_len(), 4);
+        assert!(backward_data(&fused, &dy, &w, 0).is_err());
+        assert!(backward_weights(&fused, &x, &dy).is_err());
     }
 }

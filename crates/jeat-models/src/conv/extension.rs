@@ -37,6 +37,17 @@ pub trait CpuConv: Backend {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self>;
 
+    /// `relu(conv(x, weight) + bias)` in one fused convolution, for inference (no gradient).
+    fn cpu_conv2d_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        let _ = (x, weight, bias, options);
+        unreachable!("called on tensors without autodiff only")
+    }
+
     /// The gradient of the input `[N, C_in, H, W]` from the output's `[N, C_out, OH, OW]`.
     fn cpu_conv2d_x_backward(
         x: FloatTensor<Self>,
@@ -103,6 +114,22 @@ impl CpuConv for Flex {
         flex_forward(x, weight, Some(bias), options)
     }
 
+    fn cpu_conv2d_relu(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        #[cfg(feature = "onednn")]
+        if super::onednn::available().is_ok()
+            && let Some(y) = super::onednn::forward(&x, &weight, Some(&bias), &options, true)
+        {
+            return y;
+        }
+        let y = <Flex as ModuleOps<Flex>>::conv2d(x, weight, Some(bias), options);
+        <Flex as burn::backend::ops::ActivationOps<Flex>>::relu(y)
+    }
+
     fn cpu_conv2d_x_backward(
         x: FlexTensor,
         weight: FlexTensor,
@@ -148,7 +175,7 @@ fn flex_forward(
 ) -> FlexTensor {
     #[cfg(feature = "onednn")]
     if super::onednn::available().is_ok()
-        && let Some(y) = super::onednn::forward(&x, &weight, bias.as_ref(), &options)
+        && let Some(y) = super::onednn::forward(&x, &weight, bias.as_ref(), &options, false)
     {
         return y;
     }
@@ -302,4 +329,20 @@ pub fn conv2d(
         }
         None => <Dispatch as CpuConv>::cpu_conv2d(x, weight, options),
     })
+}
+
+/// `relu(conv2d(x, weight, bias, options))` fused, on tensors without autodiff (the caller
+/// checked that it applies).
+pub fn conv2d_relu(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuConv>::cpu_conv2d_relu(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        options,
+    ))
 }

@@ -210,6 +210,52 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     conv.forward(x)
 }
 
+/// `relu(conv.forward(x))`: where jeat's path applies and nothing has autodiff (pure
+/// inference), one convolution with the ReLU fused into it (oneDNN's post-op; flex applies it
+/// after its convolution); otherwise the two ops.
+pub fn forward_relu(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex-kernels")]
+    if let Some(options) = fusable(conv, &x) {
+        let bias = match &conv.bias {
+            Some(bias) => bias.val(),
+            None => Tensor::zeros([conv.weight.dims()[0]], &x.device()),
+        };
+        return extension::conv2d_relu(x, conv.weight.val(), bias, options);
+    }
+    burn::tensor::activation::relu(forward(conv, x))
+}
+
+/// `relu(bn.forward(conv.forward(x)))` with `bn` in inference mode (`x` without autodiff): where
+/// jeat's path applies, one convolution with the batch norm folded into its weights and bias
+/// (`w · γ/√(σ² + ε)` per output channel, `(b − μ) · γ/√(σ² + ε) + β`) and the ReLU fused;
+/// otherwise the three ops.
+pub fn forward_bn_relu(conv: &Conv2d, bn: &burn::nn::BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex-kernels")]
+    if let Some(options) = fusable(conv, &x) {
+        let channels = conv.weight.dims()[0];
+        let scale = bn.gamma.val() / (bn.running_var.value() + bn.epsilon).sqrt();
+        let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
+        let weight = conv.weight.val() * scale.clone().reshape([channels, 1, 1, 1]);
+        let bias = match &conv.bias {
+            Some(bias) => bias.val() * scale + shift,
+            None => shift,
+        };
+        return extension::conv2d_relu(x, weight, bias, options);
+    }
+    burn::tensor::activation::relu(bn.forward(forward(conv, x)))
+}
+
+/// The options of `conv` on `x` where a fused inference convolution can run: jeat's path
+/// applies and nothing has autodiff.
+#[cfg(feature = "flex-kernels")]
+fn fusable(conv: &Conv2d, x: &Tensor<4>) -> Option<burn::tensor::ops::ConvOptions<2>> {
+    let inference = !x.is_autodiff() && !conv.weight.val().is_autodiff();
+    match inference {
+        true => applies(conv, x),
+        false => None,
+    }
+}
+
 /// The options of `conv` on `x`, where jeat's CPU path takes it.
 #[cfg(feature = "flex-kernels")]
 fn applies(conv: &Conv2d, x: &Tensor<4>) -> Option<burn::tensor::ops::ConvOptions<2>> {

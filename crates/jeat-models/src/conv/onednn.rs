@@ -61,6 +61,17 @@ fn shape_of(
     options: &ConvOptions<2>,
     bias: bool,
 ) -> jeat_onednn::ConvShape {
+    fused(x, weight_shape, options, bias, false)
+}
+
+/// [`shape_of`], with the ReLU fused into the forward pass where `relu`.
+fn fused(
+    x: &FlexTensor,
+    weight_shape: [usize; 4],
+    options: &ConvOptions<2>,
+    bias: bool,
+    relu: bool,
+) -> jeat_onednn::ConvShape {
     let g = geometry(x.layout().shape(), weight_shape, options);
     jeat_onednn::ConvShape {
         batch: g.batch,
@@ -77,6 +88,7 @@ fn shape_of(
             super::Precision::F32 => jeat_onednn::Precision::F32,
             super::Precision::Bf16 => jeat_onednn::Precision::Bf16,
         },
+        relu,
     }
 }
 
@@ -96,16 +108,17 @@ fn refused(error: jeat_onednn::Error) -> Option<FlexTensor> {
     None
 }
 
-/// oneDNN's `conv(x, weight) + bias`, or `None` where it refused.
+/// oneDNN's `conv(x, weight) + bias` (then a ReLU where `relu`), or `None` where it refused.
 pub fn forward(
     x: &FlexTensor,
     weight: &FlexTensor,
     bias: Option<&FlexTensor>,
     options: &ConvOptions<2>,
+    relu: bool,
 ) -> Option<FlexTensor> {
     let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
     let bias = bias.map(FlexTensor::to_contiguous);
-    let shape = shape_of(&x, weight_shape(&weight), options, bias.is_some());
+    let shape = fused(&x, weight_shape(&weight), options, bias.is_some(), relu);
     let key = weights_key(&weight);
     let b = bias.as_ref().map(|b| b.storage::<f32>());
     match jeat_onednn::forward(&shape, x.storage(), weight.storage(), key, b) {
