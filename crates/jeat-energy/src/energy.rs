@@ -114,3 +114,13 @@ mod tests {
         }
     }
 }
+
+/// Which energy: what a sampler descends, or a chain is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Energy {
+    /// `E(x) = -logsumexp_y f(x)[y]`: samples of `p(x)`.
+    Marginal,
+    /// `E(x, y) = -f(x)[y]`: samples of `p(x | y)`.
+    Joint,
+}

@@ -17,7 +17,7 @@ pub mod energy;
 pub mod objective;
 pub mod point_loss;
 
-pub use energy::{cross_entropy, joint_energy, logsumexp, marginal_energy};
+pub use energy::{Energy, cross_entropy, joint_energy, logsumexp, marginal_energy};
 pub use objective::{
     JeatLoss, LossParts, Objective, ObjectiveError, ObjectiveInputs, Part, RowShares, TOTAL,
 };

@@ -16,5 +16,5 @@ pub mod steps;
 pub mod threat;
 
 pub use error::EngineError;
-pub use steps::{Constraint, Direction, GradientSteps, Outcome, StepRule, Visit};
+pub use steps::{ChainEnd, Constraint, Direction, GradientSteps, StepRule, Visit};
 pub use threat::{Ball, Norm, ThreatModel};

@@ -189,7 +189,7 @@ pub struct Visit<'a> {
 
 /// Where a chain ended.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct ChainEnd {
     /// `[B, C, H, W]`: the last point (after the last step).
     pub x: Tensor<4>,
     /// Points whose gradient was non-finite at some step (zeroed there).
@@ -269,7 +269,7 @@ impl GradientSteps {
         reference: &Reference,
         seed: u64,
         visit: &mut dyn FnMut(Visit<'_>),
-    ) -> Result<Outcome, EngineError> {
+    ) -> Result<ChainEnd, EngineError> {
         let sign = match self.direction {
             Direction::Ascend => 1.0,
             Direction::Descend => -1.0,
@@ -328,7 +328,7 @@ impl GradientSteps {
             }
             x = self.constraint.project(next, center);
         }
-        Ok(Outcome {
+        Ok(ChainEnd {
             x,
             non_finite_points,
             zero_gradient_start,

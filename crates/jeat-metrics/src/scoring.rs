@@ -36,14 +36,14 @@ pub struct Scored {
 /// The reference a score compares with: its pool3 features, or only their statistics (a
 /// pytorch-fid `.npz` file, enough for FID).
 #[derive(Debug, Clone)]
-pub enum Reference {
+pub enum ScoreReference {
     /// `rows × 2048` pool3 features.
     Features(Vec<f32>),
     /// Mean and covariance.
     Statistics(Statistics),
 }
 
-impl Reference {
+impl ScoreReference {
     /// Images behind the reference.
     pub fn count(&self) -> usize {
         match self {

@@ -2,7 +2,7 @@
 //! (histograms), flatness, and the landscape around the first test image (near and wide, and
 //! slices along its PGD-20 direction).
 
-use crate::cell::{MethodCell, Run};
+use crate::cell::{MethodCell, Reproduction};
 use crate::error::{ReproduceError, Result};
 use crate::samples::Samples;
 use jeat_analysis::{
@@ -37,7 +37,7 @@ const ANALYSIS_REVISION: u32 = 3;
 
 /// The analysis of `cell`'s model (cached by the model, the plan's settings and the samples).
 pub fn analyse(
-    run: &Run,
+    run: &Reproduction,
     cell: &MethodCell,
     samples: &Samples,
     say: &mut dyn FnMut(String),
@@ -53,7 +53,7 @@ pub fn analyse(
     Ok(analysis)
 }
 
-fn compute(run: &Run, cell: &MethodCell) -> Result<Analysis> {
+fn compute(run: &Reproduction, cell: &MethodCell) -> Result<Analysis> {
     let (model, spec, test, threat) = (&cell.model, &cell.spec, &run.test, &run.threat);
     let (profile, device) = (&run.options.plan, &run.options.device);
     let samples_dir = cell.dir.join("samples");

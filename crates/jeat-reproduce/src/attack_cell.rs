@@ -4,7 +4,7 @@
 //! describes another model's points: it is discarded, with a line saying so, instead of stopping
 //! the whole table.
 
-use crate::cell::{MethodCell, Run};
+use crate::cell::{MethodCell, Reproduction};
 use crate::error::{ReproduceError, Result};
 use jeat_attacks::AttackError;
 use jeat_attacks::runner::{Evaluation, Report, evaluate};
@@ -25,7 +25,11 @@ pub struct Column {
 }
 
 /// Every attack column of `cell`'s model, on the plan's first `attack_points` test points.
-pub fn columns(run: &Run, cell: &MethodCell, say: &mut dyn FnMut(String)) -> Result<Vec<Column>> {
+pub fn columns(
+    run: &Reproduction,
+    cell: &MethodCell,
+    say: &mut dyn FnMut(String),
+) -> Result<Vec<Column>> {
     let plan = &run.options.plan;
     let method = &cell.name;
     let set = run.test.take(plan.attack_points);

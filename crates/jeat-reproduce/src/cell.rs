@@ -14,7 +14,7 @@ use std::cell::OnceCell;
 use std::path::PathBuf;
 
 /// The state of one reproduction, shared by every method's row.
-pub struct Run<'a> {
+pub struct Reproduction<'a> {
     /// How it runs.
     pub options: &'a Options,
     /// Its cells' cache.

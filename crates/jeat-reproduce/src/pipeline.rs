@@ -4,7 +4,7 @@
 //! per stage, each in the file of its concept; this file only strings them together.
 
 use crate::cache::Cache;
-use crate::cell::Run;
+use crate::cell::Reproduction;
 use crate::error::{ReproduceError, Result};
 use crate::options::Options;
 use crate::summary::{MethodResult, Summary};
@@ -20,7 +20,7 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
     let plan = &options.plan;
     std::fs::create_dir_all(&options.out).map_err(|e| ReproduceError::io(&options.out, e))?;
     let data = plan.profile.config(TrainingMethod::Standard, None)?.data;
-    let run = Run {
+    let run = Reproduction {
         options,
         cache: Cache::default(),
         test: data.load(Split::Test)?,
@@ -96,7 +96,7 @@ pub fn run(options: &Options, say: &mut dyn FnMut(String)) -> Result<Summary> {
 /// `done` holds the rows of the same seed made so far (a method that fine-tunes another starts
 /// from that seed's checkpoint of it).
 fn row(
-    run: &Run,
+    run: &Reproduction,
     method: TrainingMethod,
     replicate: usize,
     done: &[MethodResult],

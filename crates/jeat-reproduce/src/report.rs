@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// A row of published numbers.
 #[derive(Debug, Clone, Copy)]
-pub struct Reference {
+pub struct Published {
     /// The method.
     pub method: &'static str,
     /// The network.
@@ -35,9 +35,9 @@ const fn row(
     model: &'static str,
     numbers: [Option<f64>; 5],
     source: &'static str,
-) -> Reference {
+) -> Published {
     let [clean, pgd20, autoattack, is, fid] = numbers;
-    Reference {
+    Published {
         method,
         model,
         clean,
@@ -49,8 +49,8 @@ const fn row(
     }
 }
 
-/// Reference numbers (CIFAR-10, Linf 8/255), as docs/reproduction.md lists them with their sources.
-pub const REFERENCE: [Reference; 6] = [
+/// Published numbers (CIFAR-10, Linf 8/255), as docs/reproduction.md lists them with their sources.
+pub const PUBLISHED: [Published; 6] = [
     row(
         "standard",
         "WRN-28-10",
@@ -254,7 +254,7 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
         md,
         "| method | model | clean % | PGD-20 % | AutoAttack % | IS | FID | source |\n|---|---|---|---|---|---|---|---|"
     )?;
-    for r in REFERENCE {
+    for r in PUBLISHED {
         writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",

@@ -1,7 +1,7 @@
 //! The generation stage: a method's samples (its generator, the plan's count) written as images
 //! and a grid, cached by the model and the generator.
 
-use crate::cell::{MethodCell, Run};
+use crate::cell::{MethodCell, Reproduction};
 use crate::error::{ReproduceError, Result};
 use jeat_sampling::generate::{Request, Sources};
 use jeat_sampling::{Generator, ReplayBuffer, generate_to_folder};
@@ -20,7 +20,7 @@ pub struct Samples {
 /// The samples of `cell`'s model in `<cells>/samples/` (its grid also in `<out>/grids/`), and
 /// the cache key that names them.
 pub fn generate(
-    run: &Run,
+    run: &Reproduction,
     cell: &MethodCell,
     say: &mut dyn FnMut(String),
 ) -> Result<(Samples, serde_json::Value)> {

@@ -3,7 +3,7 @@
 //! computed once per output directory.
 
 use crate::cache::file_hash;
-use crate::cell::{MethodCell, Run};
+use crate::cell::{MethodCell, Reproduction};
 use crate::error::Result;
 use jeat_data::Split;
 use jeat_data::png_folder::read_image_folder;
@@ -33,7 +33,7 @@ pub struct Scores {
 /// FID, KID and IS of `cell`'s samples (named by `samples_key`) against the plan's reference
 /// images.
 pub fn score(
-    run: &Run,
+    run: &Reproduction,
     cell: &MethodCell,
     samples_key: &serde_json::Value,
     say: &mut dyn FnMut(String),

@@ -2,7 +2,7 @@
 //! best checkpoint.
 
 use crate::cache::file_hash;
-use crate::cell::{MethodCell, Run};
+use crate::cell::{MethodCell, Reproduction};
 use crate::error::{ReproduceError, Result};
 use burn::prelude::*;
 use jeat_models::checkpoint::load_model;
@@ -22,7 +22,7 @@ pub fn row_name(method: TrainingMethod, replicate: usize) -> String {
 /// Trains `method` with the profile's seed plus `replicate` (from `pretrained` where it
 /// fine-tunes another model) and loads its best checkpoint.
 pub fn train(
-    run: &Run,
+    run: &Reproduction,
     method: TrainingMethod,
     replicate: usize,
     pretrained: Option<PathBuf>,

@@ -12,10 +12,11 @@
 use crate::buffer::ReplayBuffer;
 use crate::error::SamplingError;
 use crate::gaussian::ClassGaussians;
-use crate::sgld::{Energy, SgldConfig};
+use crate::sgld::SgldConfig;
 use burn::prelude::*;
 use jeat_core::host::{index_tensor, label_tensor, predictions};
 use jeat_core::rng;
+use jeat_energy::Energy;
 use jeat_energy::{PointLoss, Reference};
 use jeat_engine::steps::{Direction, GradientSteps};
 use jeat_engine::threat::{Ball, Norm};

@@ -27,4 +27,5 @@ pub use error::SamplingError;
 pub use folder::{FolderSummary, generate_to_folder};
 pub use gaussian::ClassGaussians;
 pub use generate::{Generated, Generator, Request};
-pub use sgld::{Energy, SgldConfig};
+pub use jeat_energy::Energy;
+pub use sgld::SgldConfig;

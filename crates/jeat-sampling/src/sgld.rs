@@ -5,19 +5,9 @@
 
 use crate::error::SamplingError;
 use burn::prelude::*;
-use jeat_energy::{PointLoss, Reference};
+use jeat_energy::{Energy, PointLoss, Reference};
 use jeat_engine::steps::{Constraint, GradientSteps};
 use jeat_models::Classifier;
-
-/// Which energy a chain descends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Energy {
-    /// `E(x) = -logsumexp_y f(x)[y]`: samples of `p(x)`.
-    Marginal,
-    /// `E(x, y) = -f(x)[y]`: samples of `p(x | y)`.
-    Joint,
-}
 
 /// An SGLD chain, in [0, 1] pixel units.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

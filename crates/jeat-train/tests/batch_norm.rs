@@ -2,8 +2,9 @@
 //! them: attacks and SGLD (on the inference-mode snapshot) leave them untouched, and the loss's
 //! forward pass on SGLD samples does not update them unless configured to.
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::prelude::*;
+mod common;
+
+use burn::module::Module;
 use jeat_energy::PointLoss;
 use jeat_models::{Classifier, Model, ModelSpec};
 use jeat_sampling::{Energy, SgldConfig};
@@ -14,39 +15,13 @@ use jeat_train::{TrainConfig, Trainer};
 
 /// Every running mean and variance of `model`, in visiting order.
 fn running_statistics(model: &Model) -> Vec<f32> {
-    struct Collect {
-        path: Vec<String>,
-        values: Vec<f32>,
-    }
-    impl ModuleVisitor for Collect {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if matches!(
-                self.path.last().map(String::as_str),
-                Some("running_mean" | "running_var")
-            ) {
-                let values: Vec<f32> = param
-                    .val()
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec()
-                    .unwrap();
-                self.values.extend(values);
-            }
-        }
-    }
-    let mut collect = Collect {
-        path: Vec::new(),
-        values: Vec::new(),
-    };
-    model.valid().visit(&mut collect);
-    assert!(!collect.values.is_empty(), "the model has no batch norm");
-    collect.values
+    let values: Vec<f32> = common::named_tensors(model)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with("running_mean") || name.ends_with("running_var"))
+        .flat_map(|(_, values)| values)
+        .collect();
+    assert!(!values.is_empty(), "the model has no batch norm");
+    values
 }
 
 fn config(method: &str) -> TrainConfig {

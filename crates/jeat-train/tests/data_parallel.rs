@@ -7,9 +7,9 @@
 //! multi-GPU run takes); with `JEAT_TEST_BACKEND=wgpu`, wgpu and flex, so the gradients cross
 //! backends as they cross GPUs.
 
-use burn::module::{Module, ModuleVisitor, Param};
+mod common;
+
 use burn::prelude::*;
-use jeat_models::Model;
 use jeat_train::presets::preset;
 use jeat_train::{TrainConfig, Trainer};
 use std::path::Path;
@@ -24,46 +24,6 @@ fn config(method: &str) -> TrainConfig {
     config.training.checkpoint_every = 4;
     config.data.synthetic.as_mut().unwrap().train = 256 + 64;
     config
-}
-
-/// Every float of `model` (parameters, then running statistics where there are any), with the
-/// name of the module it belongs to, in visiting order.
-fn tensors(model: &Model) -> Vec<(String, Vec<f32>)> {
-    struct Collect {
-        path: Vec<String>,
-        values: Vec<(String, Vec<f32>)>,
-    }
-    impl ModuleVisitor for Collect {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let values = param
-                .val()
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec()
-                .unwrap();
-            self.values.push((self.path.join("."), values));
-        }
-    }
-    let mut collect = Collect {
-        path: Vec::new(),
-        values: Vec::new(),
-    };
-    model.valid().visit(&mut collect);
-    collect.values
-}
-
-fn max_difference(a: &[(String, Vec<f32>)], b: &[(String, Vec<f32>)]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .flat_map(|((_, x), (_, y))| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
-        .fold(0.0, f32::max)
 }
 
 /// `steps` steps of `config` in `dir` on one device or on [`devices`].
@@ -93,7 +53,7 @@ fn train_on(
     trainer.stop_after(steps);
     let outcome = trainer.run(&mut |_| {}).unwrap();
     assert_eq!(outcome.state.rollbacks, 0, "the run rolled back");
-    tensors(trainer.model())
+    common::named_tensors(trainer.model())
 }
 
 /// Standard and PGD training (the inner attack's random start is drawn for the whole batch, so
@@ -107,8 +67,8 @@ fn two_devices_reach_the_weights_of_one() {
         let initial = train(config(method), &dir.path().join("initial"), 0, false);
         let one = train(config(method), &dir.path().join("one"), 5, false);
         let two = train(config(method), &dir.path().join("two"), 5, true);
-        let moved = max_difference(&initial, &one);
-        let difference = max_difference(&one, &two);
+        let moved = common::max_difference(&initial, &one);
+        let difference = common::max_difference(&one, &two);
         eprintln!("{method}: weights moved by up to {moved}; two devices vs one: {difference}");
         assert!(
             moved > 1e-3,
@@ -202,8 +162,8 @@ fn three_devices_weigh_data_and_chains_by_their_own_rows() {
         let initial = train_on(config.clone(), &dir.path().join("initial"), 0, &[]);
         let one = train_on(config.clone(), &dir.path().join("one"), 3, &[]);
         let parallel = train_on(config, &dir.path().join("three"), 3, &three);
-        let moved = max_difference(&initial, &one);
-        let difference = max_difference(&one, &parallel);
+        let moved = common::max_difference(&initial, &one);
+        let difference = common::max_difference(&one, &parallel);
         eprintln!(
             "{chains} chains: weights moved by up to {moved}; three devices vs one: {difference}"
         );
@@ -242,17 +202,10 @@ fn a_stopped_two_device_run_resumes_exactly() {
         let (model, _, _) =
             jeat_models::checkpoint::load_model(&run.join("final.safetensors"), None, &device)
                 .unwrap();
-        tensors(&model)
+        common::named_tensors(&model)
     };
-    let difference = max_difference(&load(&whole), &load(&parts));
-    let tolerance = match jeat_core::testing::TestBackend::from_env().deterministic() {
-        true => 0.0,
-        false => 1e-3,
-    };
-    assert!(
-        difference <= tolerance,
-        "resumed vs uninterrupted: the weights differ by up to {difference}"
-    );
+    let difference = common::max_difference(&load(&whole), &load(&parts));
+    common::assert_same_weights(difference, "resumed vs uninterrupted");
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Whole runs on synthetic data: exact resume, the divergence guard, run directories.
 
+mod common;
+
 use jeat_train::presets::preset;
 use jeat_train::{Event, TrainConfig, TrainError, Trainer};
 
@@ -33,19 +35,6 @@ fn max_difference(a: &std::path::Path, b: &std::path::Path) -> f32 {
     worst
 }
 
-/// Two runs that must reach the same weights did: bit for bit on the deterministic CPU backend,
-/// within 1e-3 on a GPU backend (whose reductions may be ordered differently run to run).
-fn assert_same_weights(difference: f32, what: &str) {
-    let tolerance = match jeat_core::testing::TestBackend::from_env().deterministic() {
-        true => 0.0,
-        false => 1e-3,
-    };
-    assert!(
-        difference <= tolerance,
-        "{what}: the weights differ by up to {difference} (tolerance {tolerance})"
-    );
-}
-
 /// A run stopped mid-epoch and resumed from its last checkpoint ends with exactly the weights
 /// of an uninterrupted run (bit for bit on the CPU backend: every random draw comes from the
 /// seed and the step, and the optimiser state and replay buffer are restored).
@@ -77,7 +66,7 @@ fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
             &parts.join("final.safetensors"),
             &whole.join("final.safetensors"),
         );
-        assert_same_weights(difference, &format!("{method}: resumed vs uninterrupted"));
+        common::assert_same_weights(difference, &format!("{method}: resumed vs uninterrupted"));
         assert!(parts.join("curves.png").is_file() && parts.join("best.safetensors").is_file());
     }
 }
@@ -116,7 +105,7 @@ fn a_stop_request_checkpoints_where_it_stops_and_the_run_resumes_exactly() {
         &parts.join("final.safetensors"),
         &whole.join("final.safetensors"),
     );
-    assert_same_weights(
+    common::assert_same_weights(
         difference,
         "stopped on request and resumed vs uninterrupted",
     );
@@ -162,7 +151,7 @@ fn two_runs_with_one_seed_are_identical() {
         &dir.path().join("a/final.safetensors"),
         &dir.path().join("b/final.safetensors"),
     );
-    assert_same_weights(difference, "two runs with one seed");
+    common::assert_same_weights(difference, "two runs with one seed");
 }
 
 #[test]
@@ -338,5 +327,5 @@ fn jem_with_the_joint_term_trains_and_resumes_exactly() {
         .run(&mut |_| {})
         .unwrap();
     let difference = max_difference(&a.join("final.safetensors"), &b.join("final.safetensors"));
-    assert_same_weights(difference, "jem with the joint term, resumed");
+    common::assert_same_weights(difference, "jem with the joint term, resumed");
 }
