@@ -13,8 +13,11 @@ use jeat_core::host::{floats, predictions};
 use jeat_core::rng;
 use jeat_engine::threat::ThreatModel;
 use jeat_models::Classifier;
+use state::{AttackState, State};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+mod state;
 
 /// The fraction of points Square must fool after the white-box attacks for the
 /// gradient-masking warning (the reference's 0.002).
@@ -214,70 +217,9 @@ pub struct Progress<'a> {
     pub total: usize,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct AttackState {
-    name: String,
-    /// Points robust when the attack started: its batches are chunks of these.
-    targets: Vec<usize>,
-    batches_done: usize,
-    seconds: f64,
-    non_finite_points: usize,
-    #[serde(default)]
-    zero_gradient_points: usize,
-}
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct State {
-    identity: String,
-    protocol: String,
-    seed: u64,
-    batch_size: usize,
-    /// How many points the source has.
-    size: usize,
-    points: Vec<PointResult>,
-    flags: Vec<SanityFlag>,
-    attacks: Vec<AttackState>,
-}
-
-impl State {
-    fn signature(&self) -> String {
-        format!(
-            "{} / {} / seed {} / batch {} / {} points",
-            self.identity, self.protocol, self.seed, self.batch_size, self.size
-        )
-    }
-
-    fn load(path: &Path) -> Result<Option<Self>, AttackError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| AttackError::Io {
-                    path: path.display().to_string(),
-                    message: format!("not a readable attack state: {e}"),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(AttackError::Io {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            }),
-        }
-    }
-
-    fn save(&self, path: &Path) -> Result<(), AttackError> {
-        let io = |e: std::io::Error| AttackError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let text = serde_json::to_string(self).expect("state serialises");
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
-    }
-}
-
-/// Runs `evaluation` on every point of `source` with `model` (in inference mode).
+/// Runs `evaluation` on every point of `source` with `model` (in inference mode): resumes its
+/// state file or starts one, makes the clean pass, then runs each attack of the suite on the
+/// points still robust.
 pub fn evaluate(
     evaluation: &Evaluation,
     model: &dyn Classifier,
@@ -289,16 +231,6 @@ pub fn evaluate(
     }
     let protocol = evaluation.suite.protocol_id(&evaluation.threat);
     let batch_size = evaluation.batch_size.max(1);
-    let fresh = State {
-        identity: evaluation.identity.clone(),
-        protocol: protocol.clone(),
-        seed: evaluation.seed,
-        batch_size,
-        size: source.len(),
-        points: Vec::new(),
-        flags: Vec::new(),
-        attacks: Vec::new(),
-    };
     let store = match (&evaluation.state_path, evaluation.keep_adversarial) {
         (Some(path), true) => Some(adversarial_store::store_path(path)),
         (None, true) => {
@@ -308,29 +240,8 @@ pub fn evaluate(
         }
         (_, false) => None,
     };
-    let mut resumed = false;
-    let mut state = match &evaluation.state_path {
-        Some(path) => match State::load(path)? {
-            Some(saved) => {
-                resumed = true;
-                if saved.signature() != fresh.signature() {
-                    return Err(AttackError::StateMismatch {
-                        path: path.display().to_string(),
-                        expected: fresh.signature(),
-                        found: saved.signature(),
-                    });
-                }
-                saved
-            }
-            None => fresh,
-        },
-        None => fresh,
-    };
-    let save = |state: &State| match &evaluation.state_path {
-        Some(path) => state.save(path),
-        None => Ok(()),
-    };
-
+    let (mut state, resumed) =
+        State::resume_or_start(evaluation, &protocol, batch_size, source.len())?;
     if let Some(store) = &store
         && (!resumed || !store.exists())
     {
@@ -344,12 +255,58 @@ pub fn evaluate(
         let [_, c, h, w] = source.load(&[0]).0.dims();
         adversarial_store::create(store, c * h * w)?;
     }
+    let passes = Passes {
+        evaluation,
+        model,
+        source,
+        batch_size,
+        store: store.as_deref(),
+    };
     let class_flags = evaluation.suite.check_classes(model.num_classes())?;
-    // Clean predictions and the model checks.
     if state.points.len() != source.len() {
+        passes.clean_pass(&mut state, class_flags, progress)?;
+    }
+    for (a, spec) in evaluation.suite.attacks.iter().enumerate() {
+        passes.attack_pass(
+            &mut state,
+            a,
+            spec.build(&evaluation.threat).as_ref(),
+            progress,
+        )?;
+    }
+    Ok(summarise(evaluation, &state, protocol))
+}
+
+/// What every pass of one [`evaluate`] call reads.
+struct Passes<'a> {
+    evaluation: &'a Evaluation,
+    model: &'a dyn Classifier,
+    source: &'a dyn PointSource,
+    batch_size: usize,
+    /// Where fooling examples are kept, if they are.
+    store: Option<&'a Path>,
+}
+
+impl Passes<'_> {
+    fn save(&self, state: &State) -> Result<(), AttackError> {
+        match &self.evaluation.state_path {
+            Some(path) => state.save(path),
+            None => Ok(()),
+        }
+    }
+
+    /// The clean predictions of every point (which points start robust) and the model checks
+    /// on the first batch; refuses images outside [0, 1] and labels the model has no class for.
+    fn clean_pass(
+        &self,
+        state: &mut State,
+        class_flags: Vec<SanityFlag>,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(), AttackError> {
+        let (model, source) = (self.model, self.source);
         state.points.clear();
         let all: Vec<usize> = (0..source.len()).collect();
-        for (b, chunk) in all.chunks(batch_size).enumerate() {
+        for (b, chunk) in all.chunks(self.batch_size).enumerate() {
             let (images, labels) = source.load(chunk);
             check_unit_range(&images)?;
             let labels_here = jeat_core::host::ints(labels.clone());
@@ -378,11 +335,20 @@ pub fn evaluate(
                 total: source.len(),
             });
         }
-        save(&state)?;
+        self.save(state)
     }
 
-    for (a, spec) in evaluation.suite.attacks.iter().enumerate() {
-        let attack = spec.build(&evaluation.threat);
+    /// The `a`-th attack of the suite on the points robust when it starts, batch by batch from
+    /// where a resumed state stopped; a point it fools inside the ball stops being robust.
+    fn attack_pass(
+        &self,
+        state: &mut State,
+        a: usize,
+        attack: &dyn crate::attack::Attack,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(), AttackError> {
+        let evaluation = self.evaluation;
+        let batch_size = self.batch_size;
         if state.attacks.len() <= a {
             state.attacks.push(AttackState {
                 name: attack.name(),
@@ -397,7 +363,7 @@ pub fn evaluate(
                 non_finite_points: 0,
                 zero_gradient_points: 0,
             });
-            save(&state)?;
+            self.save(state)?;
         }
         let targets = state.attacks[a].targets.clone();
         let chunks: Vec<&[usize]> = targets.chunks(batch_size).collect();
@@ -407,18 +373,18 @@ pub fn evaluate(
             .skip(state.attacks[a].batches_done)
         {
             let started = Instant::now();
-            let (images, labels) = source.load(chunk);
+            let (images, labels) = self.source.load(chunk);
             let seed = rng::derive(evaluation.seed, &[a as u64, b as u64]);
-            let output = attack.run(model, &images, &labels, seed)?;
+            let output = attack.run(self.model, &images, &labels, seed)?;
             let sizes = floats(
                 evaluation
                     .threat
                     .norm
                     .per_point(output.adversarial.clone() - images),
             );
-            let predicted = predictions(model.logits(output.adversarial.clone()));
+            let predicted = predictions(self.model.logits(output.adversarial.clone()));
             let tolerance = evaluation.threat.eps * (1.0 + 1e-6) + 1e-7;
-            if let Some(store) = &store {
+            if let Some(store) = self.store {
                 let fooled: Vec<usize> = (0..chunk.len())
                     .filter(|&j| predicted[j] != state.points[chunk[j]].label)
                     .collect();
@@ -452,15 +418,15 @@ pub fn evaluate(
             record.non_finite_points += output.non_finite_points;
             record.zero_gradient_points += output.zero_gradient_points;
             let name = record.name.clone();
-            save(&state)?;
+            self.save(state)?;
             progress(Progress {
                 stage: &name,
                 done: ((b + 1) * batch_size).min(targets.len()),
                 total: targets.len(),
             });
         }
+        Ok(())
     }
-    Ok(summarise(evaluation, &state, protocol))
 }
 
 fn summarise(evaluation: &Evaluation, state: &State, protocol: String) -> Report {
