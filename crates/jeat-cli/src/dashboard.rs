@@ -231,7 +231,7 @@ mod tests {
     use burn_train::renderer::{
         EvaluationName, MetricsRendererEvaluation, MetricsRendererTraining,
     };
-    use jeat_train::evaluate::Validation;
+    use jeat_train::validation::Validation;
     use std::sync::Mutex;
 
     /// A renderer that writes down what it is told, one line per call.

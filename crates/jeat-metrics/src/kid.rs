@@ -4,8 +4,8 @@
 //! first-order variance, for deciding whether two KIDs differ.
 
 use crate::error::MetricsError;
+use crate::inception_score::{Spread, spread};
 use crate::numpy_rng::LegacyRandomState;
-use crate::score::{Spread, spread};
 use faer::Mat;
 
 /// How KID draws its subsets.

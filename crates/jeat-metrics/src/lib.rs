@@ -11,17 +11,17 @@
 //! - [`extract`]: features (and logits) of image batches;
 //! - [`fid`]: float64 statistics and the Fréchet distance; [`stats_file`]: pytorch-fid `.npz`;
 //! - [`scoring`]: the scoring API (protocols, protocol ids, the reference-feature cache);
-//! - [`score`]: Inception Score and [`kid`]: KID, as torch-fidelity computes them
+//! - [`inception_score`]: Inception Score and [`kid`]: KID, as torch-fidelity computes them
 //!   ([`numpy_rng`]: its shuffling and subset draws), with KID's standard error.
 
 pub mod error;
 pub mod extract;
 pub mod fid;
 pub mod inception;
+pub mod inception_score;
 pub mod kid;
 pub mod numpy_rng;
 pub mod preprocess;
-pub mod score;
 pub mod scoring;
 pub mod stats_file;
 pub mod weights;
@@ -29,5 +29,5 @@ pub mod weights;
 pub use error::MetricsError;
 pub use fid::{Accumulator, Statistics, frechet_distance};
 pub use inception::FidInception;
+pub use inception_score::{IsSplits, Spread, inception_score};
 pub use kid::{KidSubsets, kernel_inception_distance, kid_standard_error};
-pub use score::{IsSplits, Spread, inception_score};

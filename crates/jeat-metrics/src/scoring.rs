@@ -6,8 +6,8 @@ use crate::error::MetricsError;
 use crate::extract::Features;
 use crate::fid::{Accumulator, Statistics, frechet_distance};
 use crate::inception::{LOGIT_CLASSES, POOL3_DIM};
+use crate::inception_score::{IsSplits, inception_score};
 use crate::kid::{KidSubsets, kernel_inception_distance, kid_standard_error};
-use crate::score::{IsSplits, inception_score};
 use std::path::{Path, PathBuf};
 
 /// How the scores are computed; [`Default`] is torch-fidelity's protocol.

@@ -2,9 +2,9 @@
 //! made by make_fidelity_reference.py) give the Inception Score and KID torch-fidelity 0.4.0
 //! computes, to 1e-6, with its shuffling and subset draws (numpy's `RandomState(2020)`).
 
+use jeat_metrics::inception_score::{IsSplits, inception_score};
 use jeat_metrics::kid::{KidSubsets, kernel_inception_distance};
 use jeat_metrics::numpy_rng::LegacyRandomState;
-use jeat_metrics::score::{IsSplits, inception_score};
 use std::collections::BTreeMap;
 use std::path::Path;
 

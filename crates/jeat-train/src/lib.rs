@@ -12,7 +12,7 @@
 //! - [`trainer`]: the loop; inner attacks and SGLD samples come from [`inner`]; [`parallel`]
 //!   splits a step over several devices (`Trainer::data_parallel`);
 //! - [`checkpoint`]: atomic checkpoints (model, optimiser, replay buffer, position) for exact
-//!   resume; `best` by validation PGD accuracy ([`evaluate`]);
+//!   resume; `best` by validation PGD accuracy ([`validation`]);
 //! - the divergence guard (in [`trainer`]): rollback and a lower learning rate;
 //! - [`metrics`]: JSON-lines logs and a PNG of the curves.
 //!
@@ -22,7 +22,6 @@
 pub mod checkpoint;
 pub mod config;
 pub mod error;
-pub mod evaluate;
 pub mod inner;
 pub mod method;
 pub mod metrics;
@@ -32,6 +31,7 @@ pub mod overrides;
 pub mod parallel;
 pub mod presets;
 pub mod trainer;
+pub mod validation;
 
 pub use config::TrainConfig;
 pub use error::TrainError;

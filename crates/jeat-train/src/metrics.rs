@@ -4,7 +4,7 @@
 //! pandas.
 
 use crate::error::TrainError;
-use crate::evaluate::Validation;
+use crate::validation::Validation;
 use jeat_plot::{LinePanel, Series, line_figure};
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -7,10 +7,10 @@
 use crate::checkpoint::{self, RunState};
 use crate::config::{Selection, TrainConfig};
 use crate::error::TrainError;
-use crate::evaluate::{Validation, validate};
 use crate::metrics::{MetricsLog, Record};
 use crate::optimizer;
 use crate::parallel;
+use crate::validation::{Validation, validate};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use jeat_core::rng;
@@ -276,13 +276,16 @@ impl Trainer {
         Ok(parallel::describe_split(batch, devices.len()))
     }
 
-    /// Treats the loss of global step `step` as non-finite (to exercise the guard).
+    /// Treats the loss of global step `step` as non-finite (to exercise the guard). A test hook:
+    /// only with the `testing` feature.
+    #[cfg(feature = "testing")]
     pub fn inject_fault_at(&mut self, step: usize) {
         self.fault_at = Some(step);
     }
 
     /// Stops (without finishing) once `steps` steps are done, as if the process were killed
-    /// right after its last checkpoint.
+    /// right after its last checkpoint. A test hook: only with the `testing` feature.
+    #[cfg(feature = "testing")]
     pub fn stop_after(&mut self, steps: usize) {
         self.stop_after = Some(steps);
     }
