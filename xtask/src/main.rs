@@ -6,7 +6,9 @@ mod backends;
 mod bench_vs_pytorch;
 mod cargo;
 mod fetch;
+mod gpu_bundle;
 mod gpu_check;
+mod llvm;
 mod onednn;
 mod prerequisites;
 mod reproduce;
@@ -100,6 +102,15 @@ enum Task {
         /// Arguments for `cargo bench`, e.g. a benchmark name filter.
         args: Vec<String>,
     },
+    /// One folder to carry to a GPU machine without Rust or network (under 64 MiB): `jeat`
+    /// built in release with cuda and wgpu, the Vulkan loader's package, the PyTorch side of
+    /// the benchmarks, and `run.sh`, which runs `jeat selftest` and the GPU workloads on both
+    /// backends beside PyTorch and writes report.md and report.json.
+    GpuBundle {
+        /// Where the bundle goes (default: target/gpu-bundle).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// `jeat bench` beside the same workloads in PyTorch (where a python with torch is found:
     /// $JEAT_PYTHON, venv/bin/python, python3), then AutoAttack on 500 Fashion-MNIST points
     /// against the official code: a Markdown table and target/bench-vs-pytorch.json.
@@ -157,6 +168,7 @@ fn run(xtask: Xtask) -> Result<()> {
         } => reproduce::table(&root, backend, profile, out, methods, devices, seeds),
         Task::CheckBackends => backends::check_backends(&root),
         Task::GpuCheck { quick } => gpu_check::run(&root, backend, quick),
+        Task::GpuBundle { out } => gpu_bundle::run(&root, out),
         Task::BenchVsPytorch {
             workloads,
             repeats,

@@ -12,6 +12,7 @@ mod model_cmd;
 mod reproduce_cmd;
 mod robustbench;
 mod score_cmd;
+mod selftest_cmd;
 mod train_cmd;
 
 use anyhow::Result;
@@ -69,6 +70,10 @@ enum Command {
     /// Time the workloads this tool spends its time on (forward, attack step, PGD-10
     /// adversarial-training iteration, SGLD step, Inception) on the chosen backend.
     Bench(bench_cmd::BenchArgs),
+    /// Check the chosen backend and device against the flex CPU backend and committed PyTorch
+    /// values (forward and input gradients, FGSM/PGD, SGD, SGLD, fusion layout, AutoAttack);
+    /// exits non-zero when a check fails. `--quick`: small enough for a software GPU driver.
+    Selftest(selftest_cmd::SelftestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +99,9 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Data(command) => data_cmd::run(command),
         Command::Bench(args) => bench_cmd::run(args, cli.backend.device(cli.device)?),
+        Command::Selftest(args) => {
+            selftest_cmd::run(args, cli.backend, cli.backend.device(cli.device)?)
+        }
         Command::Train(args) => train_cmd::run(args, cli.backend, cli.device),
         Command::Attack(args) => attack_cmd::run(args, cli.backend.device(cli.device)?),
         Command::Generate(args) => generate_cmd::run(args, cli.backend.device(cli.device)?),
