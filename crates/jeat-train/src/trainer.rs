@@ -3,20 +3,22 @@
 //! objective's extra points (inner attack, SGLD samples) on the inference-mode snapshot, the
 //! loss in training mode, a guard against divergence, an optimiser step. Every random draw comes
 //! from the seed and the step's position, so a resumed run continues exactly.
+//!
+//! This file holds the loop ([`Trainer::run`]) and how a run is made or resumed; beside it,
+//! `step` (one step), `epoch_end` (validation, the best and final weights), `checkpoints`
+//! (saving, restoring, the guard's rollback) and `device_group` (data parallelism).
 
 use crate::checkpoint::{self, RunState};
-use crate::config::{Selection, TrainConfig};
+use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::metrics::{MetricsLog, Record};
 use crate::optimizer;
-use crate::parallel;
-use crate::validation::{Validation, validate};
+use crate::validation::Validation;
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use jeat_core::rng;
 use jeat_data::{ImageSet, epoch_order};
-use jeat_energy::marginal_energy;
-use jeat_models::checkpoint::{load_weights, save_model};
+use jeat_models::checkpoint::load_weights;
 use jeat_models::{Model, ModelSpec};
 use jeat_sampling::{ClassGaussians, ReplayBuffer};
 use std::collections::BTreeMap;
@@ -25,6 +27,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+mod checkpoints;
+mod device_group;
+mod epoch_end;
 mod step;
 
 /// What the loop reports as it goes.
@@ -246,36 +251,6 @@ impl Trainer {
         })
     }
 
-    /// Splits every step's batch across `devices` (plain devices, the first the one this run was
-    /// made on): each runs its share of the inner attack, SGLD and loss on its own copy of the
-    /// model, and the gradients are summed on the first for one optimiser step (see
-    /// [`crate::parallel`]). Returns how the batch is split, in words.
-    pub fn data_parallel(&mut self, devices: &[Device]) -> Result<String, TrainError> {
-        let Some((main, others)) = devices.split_first() else {
-            return Err(TrainError::Config(
-                "data parallelism needs at least one device".into(),
-            ));
-        };
-        if main.clone().without_autodiff() != self.plain {
-            return Err(TrainError::Config(format!(
-                "the first of the data-parallel devices must be the run's own ({:?}), not {main:?}",
-                self.plain
-            )));
-        }
-        let batch = self.batch_size();
-        if batch < devices.len() {
-            return Err(TrainError::Config(format!(
-                "training.batch_size {batch} cannot be split over {} devices: use at least one image per device",
-                devices.len()
-            )));
-        }
-        self.parallel = others
-            .iter()
-            .map(|d| d.clone().without_autodiff())
-            .collect();
-        Ok(parallel::describe_split(batch, devices.len()))
-    }
-
     /// Treats the loss of global step `step` as non-finite (to exercise the guard). A test hook:
     /// only with the `testing` feature.
     #[cfg(feature = "testing")]
@@ -324,31 +299,6 @@ impl Trainer {
 
     fn steps_per_epoch(&self) -> usize {
         (self.train.len() / self.batch_size()).max(1)
-    }
-
-    fn checkpoint(&self) -> Result<(), TrainError> {
-        checkpoint::save(
-            &self.run,
-            self.model(),
-            &self.optimizer,
-            self.buffer.as_ref(),
-            &self.state,
-        )
-    }
-
-    fn restore(&mut self) -> Result<(), TrainError> {
-        let fresh = self
-            .spec
-            .build_seeded(&self.device, self.config.training.seed)?;
-        let restored =
-            checkpoint::load(&self.run, fresh, optimizer::build(&self.config.optimizer))?;
-        self.model = Some(restored.model);
-        self.optimizer = restored.optimizer;
-        if restored.buffer.is_some() {
-            self.buffer = restored.buffer;
-        }
-        self.state = restored.state;
-        Ok(())
     }
 
     /// Trains until the configured epochs are done (or [`Trainer::stop_after`], or a stop
@@ -454,102 +404,13 @@ impl Trainer {
                 continue;
             }
             // End of the epoch: validate, keep the best, checkpoint.
-            let valid = self.model().valid();
-            let validation = validate(
-                &valid,
-                &self.validation,
-                self.config.evaluation.points,
-                self.config.evaluation_eps(),
-                self.config.evaluation.pgd_steps,
-                rng::derive(self.config.training.seed, &[epoch as u64, 0xe7a1]),
-                &self.plain,
-            )?;
-            let energy_samples = self.buffer.as_ref().map(|buffer| {
-                let slots: Vec<usize> = (0..buffer.len().min(256)).collect();
-                f64::from(
-                    marginal_energy(valid.forward(buffer.get(&slots, &self.plain)))
-                        .mean()
-                        .into_scalar::<f32>(),
-                )
-            });
-            let score = match self.config.evaluation.select_by {
-                Selection::Robust => validation.pgd_accuracy,
-                Selection::Clean => validation.clean_accuracy,
-            };
-            let best = self.state.best.is_none_or(|(b, _)| score > b);
-            if best {
-                self.state.best = Some((score, epoch));
-                save_model(&valid, &self.spec, &self.run.join("best.safetensors"))?;
-                let summary = serde_json::json!({ "epoch": epoch, "validation": validation });
-                std::fs::write(self.run.join("best.json"), summary.to_string())
-                    .map_err(|e| TrainError::io(&self.run, e))?;
-            }
-            self.log.append(&Record::Epoch {
-                epoch,
-                global_step: self.state.global_step,
-                validation: validation.clone(),
-                energy_samples,
-                seconds: epoch_started.elapsed().as_secs_f64(),
-            })?;
-            on_event(Event::Epoch {
-                epoch,
-                validation,
-                best,
-            });
+            self.end_epoch(epoch_started, on_event)?;
             epoch_started = Instant::now();
-            self.state.epoch += 1;
-            self.state.step_in_epoch = 0;
-            if self.state.epoch == epochs {
-                save_model(&valid, &self.spec, &self.run.join("final.safetensors"))?;
-                self.state.finished = true;
-            }
-            self.checkpoint()?;
         }
         let title = format!("{} on {}", self.config.objective.name(), self.train.name());
         self.log.plot(&title)?;
         self.log.write_csv()?;
         Ok(self.outcome())
-    }
-
-    fn outcome(&self) -> Outcome {
-        let exists = |name: &str| Some(self.run.join(name)).filter(|p| p.is_file());
-        Outcome {
-            state: self.state.clone(),
-            best: exists("best.safetensors"),
-            last: exists("final.safetensors"),
-        }
-    }
-
-    fn rollback(
-        &mut self,
-        reason: String,
-        on_event: &mut dyn FnMut(Event),
-    ) -> Result<(), TrainError> {
-        let rollbacks = self.state.rollbacks + 1;
-        let lr_scale = self.state.lr_scale * self.config.guard.lr_factor;
-        let at = self.state.global_step;
-        if rollbacks > self.config.guard.max_rollbacks {
-            return Err(TrainError::Diverged(format!(
-                "{reason}; already rolled back {} time(s), the limit (learning rate now ×{:.3}); lower schedule.lr, add objective.energy_l2, or raise guard.max_rollbacks",
-                self.state.rollbacks, self.state.lr_scale
-            )));
-        }
-        self.restore()?;
-        self.state.rollbacks = rollbacks;
-        self.state.lr_scale = lr_scale;
-        self.log.truncate_after(self.state.global_step)?;
-        self.log.append(&Record::Rollback {
-            global_step: at,
-            reason: reason.clone(),
-            lr_scale,
-        })?;
-        self.checkpoint()?;
-        on_event(Event::Rollback {
-            reason,
-            to_step: self.state.global_step,
-            lr_scale,
-        });
-        Ok(())
     }
 }
 
