@@ -33,18 +33,9 @@ pub enum AttackError {
     /// No points to evaluate.
     #[error("no points to evaluate: the image set is empty")]
     NoPoints,
-    /// A chain met a non-finite loss or gradient and was told to stop.
-    #[error(
-        "non-finite {what} at step {step} on {points} point(s); the state before that step is kept"
-    )]
-    NonFinite {
-        /// `loss` or `gradient`.
-        what: &'static str,
-        /// The step (0-based) whose evaluation failed.
-        step: usize,
-        /// How many points were affected.
-        points: usize,
-    },
+    /// The gradient-step engine stopped a chain (a non-finite loss or gradient).
+    #[error(transparent)]
+    Chain(jeat_engine::EngineError),
     /// A resume state written for another run.
     #[error("refusing to resume from {path}: it was written for {found}, this run is {expected}")]
     StateMismatch {
@@ -69,9 +60,7 @@ impl From<jeat_engine::EngineError> for AttackError {
     fn from(error: jeat_engine::EngineError) -> Self {
         match error {
             jeat_engine::EngineError::Invalid(message) => Self::Invalid(message),
-            jeat_engine::EngineError::NonFinite { what, step, points } => {
-                Self::NonFinite { what, step, points }
-            }
+            chain => Self::Chain(chain),
         }
     }
 }

@@ -12,20 +12,9 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
-use std::time::Instant;
+mod timing;
 
-fn median_seconds(mut run: impl FnMut()) -> f64 {
-    run();
-    let mut times: Vec<f64> = (0..5)
-        .map(|_| {
-            let started = Instant::now();
-            run();
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[2]
-}
+use timing::median_seconds;
 
 fn report(what: &str, seconds: f64, flop: f64) {
     println!(

@@ -15,20 +15,9 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use std::time::Instant;
+mod timing;
 
-fn median_seconds(mut run: impl FnMut()) -> f64 {
-    run();
-    let mut times: Vec<f64> = (0..5)
-        .map(|_| {
-            let started = Instant::now();
-            run();
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[2]
-}
+use timing::median_seconds;
 
 /// What a pattern tracks.
 #[derive(Clone, Copy)]
