@@ -5,20 +5,29 @@ use burn::prelude::*;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use jeat_data::{DatasetName, ImageSet, Split, default_data_root};
-use jeat_models::checkpoint::load_model;
+use jeat_models::checkpoint::{LoadReport, load_model_ignoring};
+use jeat_models::zoo;
 use jeat_models::{Model, ModelSpec, NormalizationSpec};
 use std::path::{Path, PathBuf};
 
-/// A checkpoint and, for files that do not describe their model, the architecture.
+/// Which architecture: by name, or by a published model's name (which also sets the
+/// normalisation and what of the file to ignore).
 #[derive(Debug, Args, Clone)]
-pub struct ModelArgs {
-    /// Checkpoint: jeat's own .safetensors (describes its model), PyTorch .pt/.pth, safetensors.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
+pub struct ArchArgs {
     /// Architecture, for files that do not say: wrn-34-10, wrn-28-10, wrn-28-10-nobn, wrn-16-4,
-    /// wrn-16-1, preact-resnet-18, mnist-cnn (or any wrn-<6n+4>-<k>[-nobn]).
-    #[arg(long)]
+    /// wrn-16-1, dm-wrn-28-10, dm-wrn-70-16, jem-wrn-28-10, jem-wrn-28-10-nobn,
+    /// preact-resnet-18, preact-resnet-18-fast, dm-preact-resnet-18, resnet-18, resnet-50,
+    /// mnist-cnn (or any [dm-|jem-]wrn-<6n+4>-<k>, -nobn for wrn- and jem-wrn-).
+    #[arg(long, conflicts_with_all = ["robustbench", "published"])]
     pub arch: Option<String>,
+    /// A RobustBench CIFAR-10 Linf entry (e.g. Gowal2020Uncovering_70_16): its architecture and
+    /// input normalisation; --checkpoint is the entry's .pt as RobustBench downloads it.
+    #[arg(long, conflicts_with = "published")]
+    pub robustbench: Option<String>,
+    /// A released JEM-family checkpoint (CIFAR-10, images in [-1, 1], the class_output head):
+    /// jem, jem++, sada-jem, eb-jdat-jem, eb-jdat-jem++, eb-jdat-sada-jem.
+    #[arg(long)]
+    pub published: Option<String>,
     /// Number of classes (with --arch).
     #[arg(long, default_value_t = 10)]
     pub num_classes: usize,
@@ -30,21 +39,71 @@ pub struct ModelArgs {
     pub cifar_normalization: bool,
 }
 
-impl ModelArgs {
-    /// The spec given on the command line, if any.
-    pub fn spec(&self) -> Option<ModelSpec> {
-        self.arch.as_ref().map(|arch| {
+/// An architecture chosen on the command line, and the checkpoint entries to ignore.
+pub struct ChosenArch {
+    /// The model to build.
+    pub spec: ModelSpec,
+    /// Checkpoint entries (by prefix) the published model's own loader drops.
+    pub ignored_prefixes: &'static [&'static str],
+}
+
+impl ArchArgs {
+    /// The architecture given on the command line, if any.
+    pub fn chosen(&self) -> Result<Option<ChosenArch>> {
+        let published = |table, name: &str| -> Result<ChosenArch> {
+            let entry = zoo::lookup(table, name).map_err(anyhow::Error::msg)?;
+            Ok(ChosenArch {
+                spec: entry.spec(),
+                ignored_prefixes: entry.ignored_prefixes,
+            })
+        };
+        if let Some(name) = &self.robustbench {
+            return published(zoo::ROBUSTBENCH_CIFAR10_LINF, name).map(Some);
+        }
+        if let Some(name) = &self.published {
+            return published(zoo::JEM_FAMILY, name).map(Some);
+        }
+        Ok(self.arch.as_ref().map(|arch| {
             let mut spec = ModelSpec::new(arch.clone(), self.num_classes, self.input_shape);
             if self.cifar_normalization {
                 spec.normalization = NormalizationSpec::Cifar10;
             }
-            spec
-        })
+            ChosenArch {
+                spec,
+                ignored_prefixes: &[],
+            }
+        }))
     }
 
+    /// Loads `checkpoint` into the chosen architecture (or the one its metadata names).
+    pub fn load(
+        &self,
+        checkpoint: &Path,
+        device: &Device,
+    ) -> Result<(Model, ModelSpec, LoadReport)> {
+        let chosen = self.chosen()?;
+        let (spec, ignored) = match &chosen {
+            Some(c) => (Some(&c.spec), c.ignored_prefixes),
+            None => (None, &[][..]),
+        };
+        Ok(load_model_ignoring(checkpoint, spec, ignored, device)?)
+    }
+}
+
+/// A checkpoint and, for files that do not describe their model, the architecture.
+#[derive(Debug, Args, Clone)]
+pub struct ModelArgs {
+    /// Checkpoint: jeat's own .safetensors (describes its model), PyTorch .pt/.pth, safetensors.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub arch: ArchArgs,
+}
+
+impl ModelArgs {
     /// The model in inference mode, and its spec.
     pub fn load(&self, device: &Device) -> Result<(Model, ModelSpec)> {
-        let (model, spec, _) = load_model(&self.checkpoint, self.spec().as_ref(), device)?;
+        let (model, spec, _) = self.arch.load(&self.checkpoint, device)?;
         Ok((model.valid(), spec))
     }
 }

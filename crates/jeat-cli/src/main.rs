@@ -63,7 +63,7 @@ enum Command {
         /// The .safetensors file to write.
         output: std::path::PathBuf,
         #[command(flatten)]
-        model: model_cmd::ArchArgs,
+        model: args::ArchArgs,
     },
     /// The compute backends compiled into this binary, and the one a run would use.
     Backends,
@@ -81,7 +81,7 @@ enum ModelCommand {
     /// Architecture and parameter count.
     Info {
         #[command(flatten)]
-        model: model_cmd::ArchArgs,
+        model: args::ArchArgs,
     },
 }
 

@@ -8,15 +8,24 @@ use jeat_attacks::runner::Report;
 use jeat_attacks::suite::Suite;
 use serde_json::{Value, json};
 
-/// RobustBench's name for an architecture id: `wrn-34-10` → `WideResNet-34-10`,
-/// `preact-resnet-18` → `PreActResNet-18`; others as they are.
+/// RobustBench's name for an architecture id: `wrn-34-10` and `dm-wrn-70-16` →
+/// `WideResNet-34-10` and `WideResNet-70-16`, the PreAct-ResNet-18s → `PreActResNet-18`,
+/// `resnet-50` → `ResNet-50`; others as they are.
 pub fn architecture_name(arch: &str) -> String {
-    if let Some(rest) = arch.strip_prefix("wrn-") {
+    let wrn = arch
+        .strip_prefix("wrn-")
+        .or_else(|| arch.strip_prefix("dm-wrn-"))
+        .or_else(|| arch.strip_prefix("jem-wrn-"));
+    if let Some(rest) = wrn {
         let rest = rest.strip_suffix("-nobn").unwrap_or(rest);
         return format!("WideResNet-{rest}");
     }
     match arch {
-        "preact-resnet-18" => "PreActResNet-18".into(),
+        "preact-resnet-18" | "preact-resnet-18-fast" | "dm-preact-resnet-18" => {
+            "PreActResNet-18".into()
+        }
+        "resnet-18" => "ResNet-18".into(),
+        "resnet-50" => "ResNet-50".into(),
         other => other.into(),
     }
 }
@@ -69,6 +78,9 @@ mod tests {
         assert_eq!(architecture_name("wrn-34-10"), "WideResNet-34-10");
         assert_eq!(architecture_name("wrn-28-10-nobn"), "WideResNet-28-10");
         assert_eq!(architecture_name("preact-resnet-18"), "PreActResNet-18");
+        assert_eq!(architecture_name("dm-wrn-70-16"), "WideResNet-70-16");
+        assert_eq!(architecture_name("dm-preact-resnet-18"), "PreActResNet-18");
+        assert_eq!(architecture_name("resnet-50"), "ResNet-50");
         assert!(check_suite(&Suite::parse("aa-standard").unwrap()).is_ok());
         let err = check_suite(&Suite::parse("apgd-ce,apgd-t").unwrap()).unwrap_err();
         assert!(err.to_string().contains("aa-standard"), "{err}");

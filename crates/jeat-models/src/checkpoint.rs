@@ -63,6 +63,8 @@ fn pytorch_to_jeat() -> KeyRemapper {
     KeyRemapper::new()
         .add_pattern(r"^module\.", "")
         .expect("valid pattern")
+        .add_pattern(r"^model\.", "")
+        .expect("valid pattern")
         .add_pattern(r"\.convShortcut\.", ".conv_shortcut.")
         .expect("valid pattern")
 }
@@ -93,7 +95,14 @@ pub struct LoadReport {
     pub missing: Vec<String>,
 }
 
-const WRAPPER_KEYS: [&str; 5] = ["state_dict", "model_state_dict", "model", "net", "state"];
+const WRAPPER_KEYS: [&str; 6] = [
+    "state_dict",
+    "model_state_dict",
+    "model",
+    "net",
+    "state",
+    "last",
+];
 
 /// Loads the weights in `path` into `module`: all of them, or an error that says what did not
 /// fit. PyTorch pickles are scanned first and refused if they reference anything but tensors
@@ -108,9 +117,20 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
 /// [`load_weights`], accepting that the parameters whose names start with one of
 /// `may_be_missing` are absent from the file (they keep their values; the report lists them).
 pub fn load_weights_except<M: Module + ModuleSnapshot>(
+    module: M,
+    path: &Path,
+    may_be_missing: &[&str],
+) -> Result<(M, LoadReport), ModelError> {
+    load_weights_tolerating(module, path, may_be_missing, &[])
+}
+
+/// [`load_weights_except`], also ignoring the checkpoint entries whose names start with one of
+/// `may_be_unexpected` (the report lists them with the other ignored entries).
+pub fn load_weights_tolerating<M: Module + ModuleSnapshot>(
     mut module: M,
     path: &Path,
     may_be_missing: &[&str],
+    may_be_unexpected: &[&str],
 ) -> Result<(M, LoadReport), ModelError> {
     if !path.is_file() {
         return Err(unreadable(path, "no such file"));
@@ -161,7 +181,9 @@ pub fn load_weights_except<M: Module + ModuleSnapshot>(
     };
     // Keys first: with another architecture they say more than the first shape clash.
     let (ignored, unexpected): (Vec<String>, Vec<String>) =
-        result.unused.iter().cloned().partition(|k| ignorable(k));
+        result.unused.iter().cloned().partition(|k| {
+            ignorable(k) || may_be_unexpected.iter().any(|prefix| k.starts_with(prefix))
+        });
     let (tolerated, missing): (Vec<String>, Vec<String>) = result
         .missing
         .iter()
@@ -263,10 +285,22 @@ pub fn read_spec(path: &Path) -> Result<Option<ModelSpec>, ModelError> {
 }
 
 /// Builds and loads a model from any supported checkpoint. The architecture comes from `spec`
-/// when given, else from the file's metadata (files written by [`save_model`]).
+/// when given, else from the file's metadata (files written by [`save_model`]). A file that
+/// does not fit the architecture but looks like another one is reported as that one.
 pub fn load_model(
     path: &Path,
     spec: Option<&ModelSpec>,
+    device: &burn::tensor::Device,
+) -> Result<(Model, ModelSpec, LoadReport), ModelError> {
+    load_model_ignoring(path, spec, &[], device)
+}
+
+/// [`load_model`], ignoring the checkpoint entries whose names start with one of
+/// `ignored_prefixes`.
+pub fn load_model_ignoring(
+    path: &Path,
+    spec: Option<&ModelSpec>,
+    ignored_prefixes: &[&str],
     device: &burn::tensor::Device,
 ) -> Result<(Model, ModelSpec, LoadReport), ModelError> {
     let spec = match spec {
@@ -275,8 +309,66 @@ pub fn load_model(
             unreadable(path, "the file does not say which architecture it holds; pass --arch (and --num-classes, --input-shape)")
         })?,
     };
-    let (model, report) = load_weights(spec.build(device)?, path)?;
-    Ok((model, spec, report))
+    match load_weights_tolerating(spec.build(device)?, path, &[], ignored_prefixes) {
+        Ok((model, report)) => Ok((model, spec, report)),
+        Err(error @ (ModelError::KeyMismatch { .. } | ModelError::ShapeMismatch { .. })) => {
+            let looks_like = tensor_shapes(path)
+                .ok()
+                .and_then(|shapes| crate::variant::looks_like(&shapes))
+                .filter(|arch| *arch != spec.arch);
+            Err(match looks_like {
+                Some(looks_like) => ModelError::WrongVariant {
+                    path: path.to_path_buf(),
+                    expected: spec.arch.clone(),
+                    looks_like,
+                },
+                None => error,
+            })
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The names (in jeat's mapping: no `module.`, `model.` or wrapper prefix) and shapes of the
+/// tensors in a PyTorch or safetensors checkpoint, in PyTorch's layout.
+pub fn tensor_shapes(path: &Path) -> Result<crate::variant::Shapes, ModelError> {
+    let strip = |key: &str| -> String {
+        let key = key.strip_prefix("module.").unwrap_or(key);
+        key.strip_prefix("model.").unwrap_or(key).to_string()
+    };
+    match CheckpointFormat::detect(path)? {
+        CheckpointFormat::Pytorch => {
+            check_pickle(path)?;
+            let reader = burn::store::pytorch_reader::PytorchReader::new(path)
+                .map_err(|e| unreadable(path, e))?;
+            let keys = reader.keys();
+            let wrapper = WRAPPER_KEYS
+                .iter()
+                .find(|w| !keys.is_empty() && keys.iter().all(|k| k.starts_with(&format!("{w}."))));
+            Ok(reader
+                .tensors()
+                .iter()
+                .map(|(key, tensor)| {
+                    let key = match wrapper {
+                        Some(w) => &key[w.len() + 1..],
+                        None => key.as_str(),
+                    };
+                    (strip(key), tensor.shape().to_vec())
+                })
+                .collect())
+        }
+        CheckpointFormat::Safetensors => {
+            let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+            let file = safetensors::SafeTensors::deserialize(&bytes)
+                .map_err(|e| unreadable(path, format!("corrupt safetensors: {e}")))?;
+            Ok(file
+                .tensors()
+                .into_iter()
+                .map(|(key, view)| (strip(&key), view.shape().to_vec()))
+                .collect())
+        }
+        CheckpointFormat::Burnpack => Ok(Default::default()),
+    }
 }
 
 fn temporary_sibling(path: &Path) -> PathBuf {

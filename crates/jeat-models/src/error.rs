@@ -37,6 +37,18 @@ pub enum ModelError {
         /// Checkpoint tensors the model has no place for.
         unexpected: String,
     },
+    /// A checkpoint of another variant than the model it was loaded into.
+    #[error(
+        "{path}: the checkpoint holds a {looks_like}, not a {expected} (use --arch {looks_like})"
+    )]
+    WrongVariant {
+        /// The checkpoint.
+        path: PathBuf,
+        /// The architecture asked for.
+        expected: String,
+        /// The architecture the checkpoint's names and shapes describe.
+        looks_like: String,
+    },
     /// A pickle that would need more than tensors and plain containers to load.
     #[error(
         "{path}: refused: the pickle asks for '{global}', which is not a tensor or a plain container (jeat never runs code from a checkpoint)"

@@ -6,7 +6,12 @@
 //! in [0, 1] (normalisation is its first layer) and returns logits `[B, K]`.
 //!
 //! - [`wide_resnet`] — WideResNet with or without batch norm (`wrn-34-10`, `wrn-28-10-nobn`, …);
-//! - [`preact_resnet`] — PreAct-ResNet-18;
+//! - [`preact_resnet`] — PreAct-ResNet-18 (Rice et al.'s and the fast-adversarial-training one);
+//! - [`dm_wide_resnet`], [`dm_preact_resnet`] — DeepMind's WideResNet and PreAct-ResNet-18 with
+//!   Swish, as RobustBench's model zoo has them;
+//! - [`resnet`] — the CIFAR ResNet-18 and ResNet-50;
+//! - [`jem_wide_resnet`] — JEM's WideResNet (JEM, JEM++, SADA-JEM, EB-JDAT checkpoints);
+//! - [`zoo`] — RobustBench entries and published energy-model checkpoints by name;
 //! - [`mnist_cnn`] — the small MNIST CNN of advertorch;
 //! - [`registry`] — build any of them by name into one [`Model`] type;
 //! - [`torchscript`] — parameters of TorchScript archives, read without running their code;
@@ -23,17 +28,24 @@
 pub mod checkpoint;
 pub mod classifier;
 pub mod conv;
+pub mod dm_preact_resnet;
+pub mod dm_wide_resnet;
 pub mod error;
 #[cfg(feature = "flex-kernels")]
 pub mod flex_pool;
+pub mod jem_wide_resnet;
+mod layers;
 pub mod mnist_cnn;
 pub mod normalization;
 pub mod pickle;
 mod pickle_guard;
 pub mod preact_resnet;
 pub mod registry;
+pub mod resnet;
 pub mod torchscript;
+pub mod variant;
 pub mod wide_resnet;
+pub mod zoo;
 
 pub use classifier::Classifier;
 pub use error::ModelError;

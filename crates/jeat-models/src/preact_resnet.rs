@@ -1,10 +1,16 @@
-//! PreAct-ResNet-18 (He et al. 2016), as in Rice et al.'s robust-overfitting code: parameter
-//! names `conv1`, `layer{1..4}.{i}.{bn1,conv1,bn2,conv2,shortcut.0}`, `bn`, `linear`.
+//! PreAct-ResNet-18 (He et al. 2016) in its two variants of the robustness literature, with
+//! their parameter names `conv1`, `layer{1..4}.{i}.{bn1,conv1,bn2,conv2,shortcut.0}`, `bn`,
+//! `linear`:
+//! - Rice et al.'s robust-overfitting code (the default): the projection shortcut sees the
+//!   activated input, and a final batch norm and ReLU precede the pooling;
+//! - the "fast adversarial training" variant of Wong et al. and Andriushchenko et al., as
+//!   RobustBench defines it: the shortcut sees the raw input, and there is no final batch norm.
 
 use crate::conv;
+use crate::layers::{self, pool_and_classify};
 use crate::normalization::{Normalization, NormalizationSpec};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
@@ -20,19 +26,17 @@ pub struct PreActResNet18Config {
     /// Input normalisation applied first.
     #[config(default = "NormalizationSpec::None")]
     pub normalization: NormalizationSpec,
+    /// Rice et al.'s variant (true) or the fast-adversarial-training one (false).
+    #[config(default = true)]
+    pub rice: bool,
 }
 
 fn conv(channels: [usize; 2], kernel: usize, stride: usize, device: &Device) -> Conv2d {
-    let pad = kernel / 2;
-    Conv2dConfig::new(channels, [kernel, kernel])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-        .with_bias(false)
-        .init(device)
+    layers::conv(channels, kernel, stride, false, device)
 }
 
-/// Pre-activation block: BN-ReLU-conv3×3-BN-ReLU-conv3×3; the shortcut sees the activated input
-/// when it projects.
+/// Pre-activation block: BN-ReLU-conv3×3-BN-ReLU-conv3×3; the projection shortcut sees the
+/// activated input (Rice et al.) or the raw one (fast adversarial training).
 #[derive(Module, Debug)]
 pub struct PreActBlock {
     bn1: BatchNorm,
@@ -40,10 +44,18 @@ pub struct PreActBlock {
     bn2: BatchNorm,
     conv2: Conv2d,
     shortcut: Vec<Conv2d>,
+    #[module(skip)]
+    activated_shortcut: bool,
 }
 
 impl PreActBlock {
-    fn new(input: usize, output: usize, stride: usize, device: &Device) -> Self {
+    fn new(
+        input: usize,
+        output: usize,
+        stride: usize,
+        activated_shortcut: bool,
+        device: &Device,
+    ) -> Self {
         let shortcut = if stride != 1 || input != output {
             vec![conv([input, output], 1, stride, device)]
         } else {
@@ -55,13 +67,17 @@ impl PreActBlock {
             bn2: BatchNormConfig::new(output).init(device),
             conv2: conv([output, output], 3, 1, device),
             shortcut,
+            activated_shortcut,
         }
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let activated = relu(self.bn1.forward(x.clone()));
         let shortcut = match self.shortcut.first() {
-            Some(projection) => conv::forward(projection, activated.clone()),
+            Some(projection) if self.activated_shortcut => {
+                conv::forward(projection, activated.clone())
+            }
+            Some(projection) => conv::forward(projection, x),
             None => x,
         };
         let out = conv::forward_bn_relu(&self.conv1, &self.bn2, activated);
@@ -79,7 +95,7 @@ pub struct PreActResNet18 {
     layer2: Vec<PreActBlock>,
     layer3: Vec<PreActBlock>,
     layer4: Vec<PreActBlock>,
-    bn: BatchNorm,
+    bn: Option<BatchNorm>,
     linear: Linear,
 }
 
@@ -88,8 +104,8 @@ impl PreActResNet18Config {
     pub fn init(&self, device: &Device) -> PreActResNet18 {
         let stage = |input: usize, output: usize, stride: usize| {
             vec![
-                PreActBlock::new(input, output, stride, device),
-                PreActBlock::new(output, output, 1, device),
+                PreActBlock::new(input, output, stride, self.rice, device),
+                PreActBlock::new(output, output, 1, self.rice, device),
             ]
         };
         PreActResNet18 {
@@ -99,7 +115,7 @@ impl PreActResNet18Config {
             layer2: stage(64, 128, 2),
             layer3: stage(128, 256, 2),
             layer4: stage(256, 512, 2),
-            bn: BatchNormConfig::new(512).init(device),
+            bn: self.rice.then(|| BatchNormConfig::new(512).init(device)),
             linear: LinearConfig::new(512, self.num_classes).init(device),
         }
     }
@@ -114,10 +130,11 @@ impl PreActResNet18 {
                 x = block.forward(x);
             }
         }
-        let x = relu(self.bn.forward(x));
-        let [b, c, _, _] = x.dims();
-        self.linear
-            .forward(x.mean_dim(3).mean_dim(2).reshape([b, c]))
+        let x = match &self.bn {
+            Some(bn) => relu(bn.forward(x)),
+            None => x,
+        };
+        pool_and_classify(x, &self.linear)
     }
 
     /// The number of classes.

@@ -1,17 +1,22 @@
 //! Models built by name (`wrn-34-10`, `preact-resnet-18`, `mnist-cnn`, …), one type for all.
 
 use crate::classifier::Classifier;
+use crate::dm_preact_resnet::{DmPreActResNet18, DmPreActResNet18Config};
+use crate::dm_wide_resnet::{DmWideResNet, DmWideResNetConfig};
 use crate::error::ModelError;
+use crate::jem_wide_resnet::{JemWideResNet, JemWideResNetConfig};
 use crate::mnist_cnn::{MnistCnn, MnistCnnConfig};
 use crate::normalization::NormalizationSpec;
 use crate::preact_resnet::{PreActResNet18, PreActResNet18Config};
+use crate::resnet::{ResNet, ResNetConfig, ResNetDepth};
 use crate::wide_resnet::{WideResNet, WideResNetConfig};
 use burn::prelude::*;
 
 /// Everything needed to build a model: architecture name, classes, input shape, normalisation.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelSpec {
-    /// `wrn-<depth>-<width>` (add `-nobn` for no batch norm), `preact-resnet-18` or `mnist-cnn`.
+    /// One of [`PRESETS`], or a WideResNet of any depth `6n + 4` and width:
+    /// `wrn-<depth>-<width>[-nobn]`, `dm-wrn-<depth>-<width>`, `jem-wrn-<depth>-<width>[-nobn]`.
     pub arch: String,
     /// Output classes.
     pub num_classes: usize,
@@ -25,13 +30,21 @@ pub struct ModelSpec {
 }
 
 /// The preset names, for help texts and error messages.
-pub const PRESETS: [&str; 7] = [
+pub const PRESETS: [&str; 15] = [
     "wrn-34-10",
     "wrn-28-10",
     "wrn-28-10-nobn",
     "wrn-16-4",
     "wrn-16-1",
+    "dm-wrn-28-10",
+    "dm-wrn-70-16",
+    "jem-wrn-28-10",
+    "jem-wrn-28-10-nobn",
     "preact-resnet-18",
+    "preact-resnet-18-fast",
+    "dm-preact-resnet-18",
+    "resnet-18",
+    "resnet-50",
     "mnist-cnn",
 ];
 
@@ -52,16 +65,62 @@ impl ModelSpec {
         let [channels, height, _] = self.input_shape;
         let unknown = || ModelError::UnknownArchitecture {
             name: self.arch.clone(),
-            valid: format!("{} (or any wrn-<6n+4>-<k>[-nobn])", PRESETS.join(", ")),
+            valid: format!(
+                "{} (or any [dm-|jem-]wrn-<6n+4>-<k>, with -nobn for wrn- and jem-wrn-)",
+                PRESETS.join(", ")
+            ),
         };
+        let normalization = self.normalization.clone();
+        let classes = self.num_classes;
         match self.arch.as_str() {
-            "preact-resnet-18" => Ok(Model::PreActResNet18(
+            "preact-resnet-18" | "preact-resnet-18-fast" => Ok(Model::PreActResNet18(
                 PreActResNet18Config::new()
-                    .with_num_classes(self.num_classes)
+                    .with_num_classes(classes)
                     .with_in_channels(channels)
-                    .with_normalization(self.normalization.clone())
+                    .with_normalization(normalization)
+                    .with_rice(self.arch == "preact-resnet-18")
                     .init(device),
             )),
+            "dm-preact-resnet-18" => Ok(Model::DmPreActResNet18(
+                DmPreActResNet18Config::new()
+                    .with_num_classes(classes)
+                    .with_in_channels(channels)
+                    .with_normalization(normalization)
+                    .init(device),
+            )),
+            "resnet-18" | "resnet-50" => Ok(Model::ResNet(
+                ResNetConfig::new(match self.arch.as_str() {
+                    "resnet-18" => ResNetDepth::R18,
+                    _ => ResNetDepth::R50,
+                })
+                .with_num_classes(classes)
+                .with_in_channels(channels)
+                .with_normalization(normalization)
+                .init(device),
+            )),
+            name if name.starts_with("dm-wrn-") => {
+                let (depth, width, true) = parse_wrn(&name[3..]).ok_or_else(unknown)? else {
+                    return Err(unknown());
+                };
+                Ok(Model::DmWideResNet(
+                    DmWideResNetConfig::new(depth, width)
+                        .with_num_classes(classes)
+                        .with_in_channels(channels)
+                        .with_normalization(normalization)
+                        .init(device),
+                ))
+            }
+            name if name.starts_with("jem-wrn-") => {
+                let (depth, width, batch_norm) = parse_wrn(&name[4..]).ok_or_else(unknown)?;
+                Ok(Model::JemWideResNet(
+                    JemWideResNetConfig::new(depth, width)
+                        .with_num_classes(classes)
+                        .with_in_channels(channels)
+                        .with_batch_norm(batch_norm)
+                        .with_normalization(normalization)
+                        .init(device),
+                ))
+            }
             "mnist-cnn" => {
                 if height % 4 != 0 {
                     return Err(unknown());
@@ -132,8 +191,16 @@ fn parse_wrn(name: &str) -> Option<(usize, usize, bool)> {
 pub enum Model {
     /// WideResNet.
     WideResNet(WideResNet),
-    /// PreAct-ResNet-18.
+    /// PreAct-ResNet-18 (Rice et al.'s or the fast-adversarial-training variant).
     PreActResNet18(PreActResNet18),
+    /// DeepMind's WideResNet with Swish.
+    DmWideResNet(DmWideResNet),
+    /// DeepMind's PreAct-ResNet-18 with Swish.
+    DmPreActResNet18(DmPreActResNet18),
+    /// A CIFAR ResNet-18 or ResNet-50.
+    ResNet(ResNet),
+    /// JEM's WideResNet with its classification head.
+    JemWideResNet(JemWideResNet),
     /// The small MNIST CNN.
     MnistCnn(MnistCnn),
 }
@@ -144,6 +211,10 @@ impl Model {
         match self {
             Self::WideResNet(m) => m.forward(images),
             Self::PreActResNet18(m) => m.forward(images),
+            Self::DmWideResNet(m) => m.forward(images),
+            Self::DmPreActResNet18(m) => m.forward(images),
+            Self::ResNet(m) => m.forward(images),
+            Self::JemWideResNet(m) => m.forward(images),
             Self::MnistCnn(m) => m.forward(images),
         }
     }
@@ -178,6 +249,10 @@ impl Classifier for Model {
         match self {
             Self::WideResNet(m) => m.num_classes(),
             Self::PreActResNet18(m) => m.num_classes(),
+            Self::DmWideResNet(m) => m.num_classes(),
+            Self::DmPreActResNet18(m) => m.num_classes(),
+            Self::ResNet(m) => m.num_classes(),
+            Self::JemWideResNet(m) => m.num_classes(),
             Self::MnistCnn(m) => m.num_classes(),
         }
     }
@@ -244,7 +319,7 @@ mod tests {
     fn names_parse_and_unknown_names_list_the_presets() {
         assert_eq!(parse_wrn("wrn-28-10-nobn"), Some((28, 10, false)));
         assert_eq!(parse_wrn("wrn-30-10"), None);
-        let err = ModelSpec::new("resnet-50", 10, [3, 32, 32])
+        let err = ModelSpec::new("resnet-101", 10, [3, 32, 32])
             .build(&jeat_core::testing::device())
             .unwrap_err();
         assert!(err.to_string().contains("wrn-34-10, wrn-28-10"), "{err}");

@@ -4,6 +4,7 @@
 //! Batch norm can be switched off (JEM trains a norm-free WRN-28-10).
 
 use crate::conv;
+use crate::layers::{pool_and_classify, wrn_blocks};
 use crate::normalization::{Normalization, NormalizationSpec};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
@@ -140,12 +141,7 @@ pub struct WideResNet {
 impl WideResNetConfig {
     /// Builds the network with fresh weights. Panics if `depth` is not `6n + 4`.
     pub fn init(&self, device: &Device) -> WideResNet {
-        assert!(
-            self.depth >= 10 && (self.depth - 4).is_multiple_of(6),
-            "WideResNet depth must be 6n + 4, got {}",
-            self.depth
-        );
-        let n = (self.depth - 4) / 6;
+        let n = wrn_blocks(self.depth);
         let widths = [
             16,
             16 * self.widen_factor,
@@ -180,10 +176,7 @@ impl WideResNet {
             .block3
             .forward(self.block2.forward(self.block1.forward(x)));
         let x = relu(apply_norm(&self.bn1, x));
-        let [b, c, _, _] = x.dims();
-        // Global average pooling (the reference's 8×8 average pool on 32×32 inputs).
-        let pooled = x.mean_dim(3).mean_dim(2).reshape([b, c]);
-        self.fc.forward(pooled)
+        pool_and_classify(x, &self.fc)
     }
 
     /// The number of classes.

@@ -1,0 +1,106 @@
+//! Which architecture a checkpoint holds, read from its tensor names and shapes: what an error
+//! names when a file does not fit the model it was meant for (a WRN-34-10 given as a
+//! WRN-28-10, a JEM model without batch norm given as JEM++'s).
+
+use std::collections::BTreeMap;
+
+/// Tensor names (after jeat's key mapping: no `module.` prefix) and their shapes.
+pub type Shapes = BTreeMap<String, Vec<usize>>;
+
+/// Blocks `prefix{i}.` for i = 0, 1, … present as `prefix{i}.{probe}`.
+fn count_blocks(shapes: &Shapes, prefix: &str, probe: &str) -> usize {
+    (0..)
+        .take_while(|i| shapes.contains_key(&format!("{prefix}{i}.{probe}")))
+        .count()
+}
+
+/// Output channels of `name`.
+fn out_channels(shapes: &Shapes, name: &str) -> Option<usize> {
+    shapes.get(name).and_then(|s| s.first().copied())
+}
+
+/// `wrn-34-10`-style depth and width from blocks per stage and the first stage's width.
+fn wrn(blocks: usize, first_width: usize) -> Option<String> {
+    (blocks > 0 && first_width.is_multiple_of(16))
+        .then(|| format!("{}-{}", 6 * blocks + 4, first_width / 16))
+}
+
+/// The architecture name (as [`crate::registry::PRESETS`] spells it) the tensors look like, if
+/// any family of jeat's recognises them.
+pub fn looks_like(shapes: &Shapes) -> Option<String> {
+    let has = |name: &str| shapes.contains_key(name);
+    if has("layer.0.block.0.conv_0.weight") {
+        let blocks = count_blocks(shapes, "layer.0.block.", "conv_0.weight");
+        let width = out_channels(shapes, "layer.0.block.0.conv_0.weight")?;
+        return wrn(blocks, width).map(|w| format!("dm-wrn-{w}"));
+    }
+    if has("layer_0.0.conv_2d_1.weight") {
+        return Some("dm-preact-resnet-18".into());
+    }
+    if has("f.layer1.0.conv1.weight") {
+        let blocks = count_blocks(shapes, "f.layer1.", "conv1.weight");
+        let width = out_channels(shapes, "f.layer1.0.conv1.weight")?;
+        let bn = if has("f.bn1.weight") { "" } else { "-nobn" };
+        return wrn(blocks, width).map(|w| format!("jem-wrn-{w}{bn}"));
+    }
+    if has("block1.layer.0.conv1.weight") {
+        let blocks = count_blocks(shapes, "block1.layer.", "conv1.weight");
+        let width = out_channels(shapes, "block1.layer.0.conv1.weight")?;
+        let bn = if has("bn1.weight") { "" } else { "-nobn" };
+        return wrn(blocks, width).map(|w| format!("wrn-{w}{bn}"));
+    }
+    if has("layer1.0.conv3.weight") {
+        return Some("resnet-50".into());
+    }
+    if has("layer1.0.conv1.weight") {
+        return Some(
+            match (has("bn1.weight"), has("bn.weight")) {
+                (true, _) => "resnet-18",
+                (false, true) => "preact-resnet-18",
+                (false, false) => "preact-resnet-18-fast",
+            }
+            .into(),
+        );
+    }
+    if has("conv1.weight") && has("linear1.weight") {
+        return Some("mnist-cnn".into());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::ModelSpec;
+
+    /// The names and shapes of a model of `arch`, in PyTorch naming, as jeat writes them.
+    fn shapes_of(arch: &str) -> Shapes {
+        let device = jeat_core::testing::device();
+        let model = ModelSpec::new(arch, 10, [3, 32, 32])
+            .build(&device)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        crate::checkpoint::save_safetensors(&model, &path).unwrap();
+        crate::checkpoint::tensor_shapes(&path).unwrap()
+    }
+
+    #[test]
+    fn each_family_is_recognised_with_its_depth_width_and_batch_norm() {
+        for arch in [
+            "wrn-16-2",
+            "wrn-22-1-nobn",
+            "dm-wrn-16-2",
+            "jem-wrn-16-1",
+            "jem-wrn-10-2-nobn",
+            "preact-resnet-18",
+            "preact-resnet-18-fast",
+            "dm-preact-resnet-18",
+            "resnet-18",
+            "resnet-50",
+        ] {
+            assert_eq!(looks_like(&shapes_of(arch)).as_deref(), Some(arch));
+        }
+        assert_eq!(looks_like(&Shapes::new()), None);
+    }
+}
