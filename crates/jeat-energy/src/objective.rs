@@ -82,6 +82,23 @@ pub enum Objective {
     },
     /// Joint Energy Adversarial Training **[reconstruction]**.
     Jeat(JeatLoss),
+    /// Mirza et al.'s WEAT (ECCV 2024): TRADES with every point weighted by
+    /// `w(x) = 1 / softplus(|E(x)|)` of its clean energy (no gradient through the weight):
+    /// `mean w · [CE(x_adv, y) + beta · KL(p(·|x) ‖ p(·|x_adv))]`, or `CE(x, y)` in place of
+    /// `CE(x_adv, y)` without `adversarial_ce` (their code's `WEAT_nat`).
+    Weat {
+        /// Weight of the KL term (6 in their code).
+        beta: f64,
+        /// Cross-entropy on the adversarial examples (their paper's loss, `WEAT_adv`) or on the
+        /// data.
+        adversarial_ce: bool,
+    },
+}
+
+/// WEAT's weight of a point of energy `e`: `1 / softplus(|e|)`, at most `1 / ln 2` (at
+/// `e = 0`), so that points of low and of high energy count less. `[N]` → `[N]`.
+pub fn weat_weights(energies: Tensor<1>) -> Tensor<1> {
+    burn::tensor::activation::softplus(energies.abs(), 1.0).recip()
 }
 
 /// `v ≥ 0` and finite (false for NaN).
@@ -224,6 +241,7 @@ impl Objective {
             Self::Trades { .. } => "trades",
             Self::Jem { .. } => "jem",
             Self::Jeat(_) => "jeat",
+            Self::Weat { .. } => "weat",
         }
     }
 
@@ -231,7 +249,7 @@ impl Objective {
     pub fn validate(&self) -> Result<(), ObjectiveError> {
         let weights: Vec<(&str, f64)> = match self {
             Self::Standard | Self::PgdAt => Vec::new(),
-            Self::Trades { beta } => vec![("beta", *beta)],
+            Self::Trades { beta } | Self::Weat { beta, .. } => vec![("beta", *beta)],
             Self::Jem {
                 energy_l2,
                 joint_weight,
@@ -254,7 +272,10 @@ impl Objective {
 
     /// Whether the loss is computed on adversarial examples.
     pub fn needs_adversarial(&self) -> bool {
-        matches!(self, Self::PgdAt | Self::Trades { .. } | Self::Jeat(_))
+        matches!(
+            self,
+            Self::PgdAt | Self::Trades { .. } | Self::Jeat(_) | Self::Weat { .. }
+        )
     }
 
     /// Whether the loss needs negative samples from the sampler.
@@ -354,6 +375,28 @@ impl Objective {
                 let kl = data_mean(PointLoss::KlToClean.per_point(adv_logits, &reference));
                 let ce = data_mean(cross_entropy(clean_logits, labels));
                 parts.push((Part::CeClean, ce.clone()));
+                parts.push((Part::Kl, kl.clone()));
+                ce + kl * *beta
+            }
+            Self::Weat {
+                beta,
+                adversarial_ce,
+            } => {
+                let clean_logits = forward(inputs.images);
+                let adv_logits = forward(adversarial()?);
+                let e_clean = marginal_energy(clean_logits.clone());
+                let weights = weat_weights(e_clean.clone().detach());
+                let reference = Reference::labels(labels.clone())
+                    .with_clean_probs(softmax(clean_logits.clone(), 1));
+                let kl = PointLoss::KlToClean.per_point(adv_logits.clone(), &reference);
+                let (ce_part, ce) = match adversarial_ce {
+                    true => (Part::CeAdv, cross_entropy(adv_logits, labels)),
+                    false => (Part::CeClean, cross_entropy(clean_logits, labels)),
+                };
+                let ce = data_mean(ce * weights.clone());
+                let kl = data_mean(kl * weights);
+                parts.push((Part::EData, data_mean(e_clean).detach()));
+                parts.push((ce_part, ce.clone()));
                 parts.push((Part::Kl, kl.clone()));
                 ce + kl * *beta
             }

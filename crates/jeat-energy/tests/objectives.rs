@@ -397,3 +397,92 @@ fn shares_of_a_batch_sum_to_its_loss_term_by_term() {
         );
     }
 }
+
+/// WEAT's loss and gradient by hand on three points of four classes, logits given directly:
+/// `mean w · [CE(a, y) + beta · KL(softmax c ‖ softmax a)]` with `w = 1 / softplus(|E(c)|)`,
+/// and the gradient with respect to the clean logits is that of the same sum with `w` held
+/// constant (finite differences of the formula).
+#[test]
+fn weat_is_trades_weighted_by_the_clean_energy_without_gradient_through_the_weight() {
+    let clean = [
+        [2.0, -1.0, 0.5, 0.0],
+        [-3.0, -2.5, -4.0, -3.5],
+        [6.0, 1.0, 0.0, 2.0],
+    ];
+    let adv = [
+        [0.5, 1.0, 0.0, -0.5],
+        [-2.0, -3.0, -3.0, -1.0],
+        [2.0, 2.5, 0.0, 1.0],
+    ];
+    let y = [0usize, 1, 0];
+    let beta = 6.0;
+    let lse = |v: &[f64; 4]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
+    let softmax = |v: &[f64; 4]| v.map(|x| (x - lse(v)).exp());
+    let weight = |c: &[f64; 4]| 1.0 / (1.0 + lse(c).abs().exp()).ln();
+    let term = |c: &[f64; 4], a: &[f64; 4], y: usize| {
+        let (p, q) = (softmax(c), softmax(a));
+        let kl: f64 = (0..4).map(|k| p[k] * (p[k].ln() - q[k].ln())).sum();
+        lse(a) - a[y] + beta * kl
+    };
+    let expected: f64 = (0..3)
+        .map(|i| weight(&clean[i]) * term(&clean[i], &adv[i], y[i]))
+        .sum::<f64>()
+        / 3.0;
+
+    let device = jeat_core::testing::device().autodiff();
+    let as_images = |rows: &[[f64; 4]; 3]| {
+        let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+        Tensor::<4>::from_data(TensorData::new(flat, [3, 4, 1, 1]), &device)
+    };
+    let clean_images = as_images(&clean).require_grad();
+    let labels =
+        Tensor::<1, Int>::from_data(TensorData::new(y.map(|v| v as i64).to_vec(), [3]), &device);
+    let parts = Objective::Weat {
+        beta,
+        adversarial_ce: true,
+    }
+    .loss(
+        |x| x.reshape([3, 4]),
+        |x| x.reshape([3, 4]),
+        ObjectiveInputs {
+            images: clean_images.clone(),
+            labels,
+            adversarial: Some(as_images(&adv)),
+            samples: None,
+            joint_samples: None,
+        },
+    )
+    .unwrap();
+    let names: Vec<&str> = parts.parts.iter().map(|(p, _)| p.name()).collect();
+    assert_eq!(names, ["e_data", "ce_adv", "kl"]);
+    let total = scalar(parts.total.clone());
+    assert!(
+        (total - expected).abs() < 1e-5 * expected.abs(),
+        "{total} vs {expected}"
+    );
+
+    let gradient = clean_images
+        .grad(&parts.total.backward())
+        .unwrap()
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .unwrap();
+    let h = 1e-5;
+    for i in 0..3 {
+        for k in 0..4 {
+            let w = weight(&clean[i]);
+            let mut up = clean[i];
+            up[k] += h;
+            let mut down = clean[i];
+            down[k] -= h;
+            let fixed_weight =
+                w * (term(&up, &adv[i], y[i]) - term(&down, &adv[i], y[i])) / (2.0 * h * 3.0);
+            let ours = gradient[4 * i + k];
+            assert!(
+                (ours - fixed_weight).abs() < 1e-4,
+                "point {i} class {k}: {ours} vs {fixed_weight}"
+            );
+        }
+    }
+}

@@ -73,7 +73,7 @@ impl ProfilePlan {
 
     /// What `profile` measures.
     pub fn of(profile: Profile) -> Self {
-        let methods = TrainingMethod::ALL.to_vec();
+        let methods = TrainingMethod::PAPER.to_vec();
         match profile {
             Profile::Smoke => Self {
                 profile,

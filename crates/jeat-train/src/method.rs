@@ -19,11 +19,25 @@ pub enum TrainingMethod {
     Jeat,
     /// JEAT fine-tuned from a trained `pgd-at` model **[reconstruction]**.
     Prejeat,
+    /// Mirza et al.'s WEAT: TRADES weighted by each point's energy.
+    Weat,
 }
 
 impl TrainingMethod {
-    /// Every method, in the order the reproduction trains them (`prejeat` after `pgd-at`).
-    pub const ALL: [Self; 6] = [
+    /// Every method.
+    pub const ALL: [Self; 7] = [
+        Self::Standard,
+        Self::PgdAt,
+        Self::Trades,
+        Self::Jem,
+        Self::Jeat,
+        Self::Prejeat,
+        Self::Weat,
+    ];
+
+    /// The methods of the paper's table, in the order the reproduction trains them (`prejeat`
+    /// after `pgd-at`).
+    pub const PAPER: [Self; 6] = [
         Self::Standard,
         Self::PgdAt,
         Self::Trades,
@@ -41,6 +55,7 @@ impl TrainingMethod {
             Self::Jem => "jem",
             Self::Jeat => "jeat",
             Self::Prejeat => "prejeat",
+            Self::Weat => "weat",
         }
     }
 

@@ -139,7 +139,7 @@ fn default_data_noise() -> f64 {
 
 /// A training method with its settings, as `[objective]` in a config.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "name", rename_all = "kebab-case")]
+#[serde(tag = "name", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ObjectiveConfig {
     /// `CE(x, y)`.
     Standard,
@@ -173,6 +173,22 @@ pub enum ObjectiveConfig {
     Jeat(JeatConfig),
     /// JEAT fine-tuned from a trained `pgd-at` checkpoint **[reconstruction]**.
     Prejeat(JeatConfig),
+    /// Mirza et al.'s WEAT: TRADES with each point weighted by `1 / softplus(|E(x)|)`, x_adv by
+    /// PGD on the KL term.
+    Weat {
+        /// Weight of the KL term (6 in their code).
+        beta: f64,
+        /// Cross-entropy on the adversarial examples (their paper's loss, the default) or, when
+        /// false, on the data (their code's default, `WEAT_nat`).
+        #[serde(default = "yes")]
+        adversarial_ce: bool,
+        /// The inner attack (theirs: 10 steps of 2/255 in 8/255 from `x + 0.001 · N(0, I)`).
+        attack: InnerAttack,
+    },
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl ObjectiveConfig {
@@ -185,6 +201,7 @@ impl ObjectiveConfig {
             Self::Jem { .. } => TrainingMethod::Jem,
             Self::Jeat(_) => TrainingMethod::Jeat,
             Self::Prejeat(_) => TrainingMethod::Prejeat,
+            Self::Weat { .. } => TrainingMethod::Weat,
         }
     }
 
@@ -208,6 +225,14 @@ impl ObjectiveConfig {
                 joint_weight: *joint_weight,
             },
             Self::Jeat(c) | Self::Prejeat(c) => Objective::Jeat(c.loss()),
+            Self::Weat {
+                beta,
+                adversarial_ce,
+                ..
+            } => Objective::Weat {
+                beta: *beta,
+                adversarial_ce: *adversarial_ce,
+            },
         }
     }
 
@@ -219,7 +244,9 @@ impl ObjectiveConfig {
             .map_err(|e| TrainError::Config(format!("{name}: {e}")))?;
         match self {
             Self::Standard => Ok(()),
-            Self::PgdAt { attack } | Self::Trades { attack, .. } => attack.validate(name),
+            Self::PgdAt { attack } | Self::Trades { attack, .. } | Self::Weat { attack, .. } => {
+                attack.validate(name)
+            }
             Self::Jem { data_noise, .. } => {
                 if !(data_noise.is_finite() && *data_noise >= 0.0) {
                     return Err(TrainError::Config(format!(
@@ -246,7 +273,9 @@ impl ObjectiveConfig {
         match self {
             Self::Standard | Self::Jem { .. } => None,
             Self::PgdAt { attack } => Some((*attack, PointLoss::CrossEntropy)),
-            Self::Trades { attack, .. } => Some((*attack, PointLoss::KlToClean)),
+            Self::Trades { attack, .. } | Self::Weat { attack, .. } => {
+                Some((*attack, PointLoss::KlToClean))
+            }
             Self::Jeat(c) | Self::Prejeat(c) => Some((
                 c.attack,
                 match c.attack_loss {
@@ -322,6 +351,14 @@ impl ObjectiveConfig {
             },
             TrainingMethod::Jeat => Self::Jeat(jeat()),
             TrainingMethod::Prejeat => Self::Prejeat(jeat()),
+            TrainingMethod::Weat => Self::Weat {
+                beta: 6.0,
+                adversarial_ce: true,
+                attack: InnerAttack {
+                    start: InnerStart::Gaussian { std: 0.001 },
+                    ..attack
+                },
+            },
         }
     }
 }

@@ -4,6 +4,8 @@
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;
+use crate::method::TrainingMethod;
+use crate::objective_config::ObjectiveConfig;
 use toml::Value;
 
 /// `config` with every `key=value` of `sets` applied in order; the result is checked as a
@@ -26,6 +28,12 @@ pub fn apply_overrides(config: &TrainConfig, sets: &[String]) -> Result<TrainCon
             .ok()
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| Value::String(text.trim().to_string()));
+        if let Some(owners) = belongs_elsewhere(key, &known, config) {
+            return Err(TrainError::Config(format!(
+                "--set {key}: a setting of {owners}, not of {} (this configuration's method)",
+                config.objective.name()
+            )));
+        }
         let parts: Vec<&str> = key.split('.').collect();
         let unknown = || {
             TrainError::Config(format!(
@@ -54,6 +62,25 @@ pub fn apply_overrides(config: &TrainConfig, sets: &[String]) -> Result<TrainCon
     let config = TrainConfig::from_toml(&text, "--set")?;
     config.validate()?;
     Ok(config)
+}
+
+/// For an `objective.…` key this configuration lacks but another method has (`beta` with
+/// pgd-at): the methods it belongs to, comma separated.
+fn belongs_elsewhere(key: &str, known: &[String], config: &TrainConfig) -> Option<String> {
+    if !key.starts_with("objective.") || known.iter().any(|k| k == key) {
+        return None;
+    }
+    let owners: Vec<&str> = TrainingMethod::ALL
+        .into_iter()
+        .filter(|method| *method != config.objective.method())
+        .filter(|method| {
+            let objective = ObjectiveConfig::preset(*method, 0.1, 1, Some("pretrained".into()));
+            let tree = Value::try_from(&objective).expect("an objective is TOML");
+            leaf_paths(&tree, "objective").iter().any(|k| k == key)
+        })
+        .map(TrainingMethod::name)
+        .collect();
+    (!owners.is_empty()).then(|| owners.join(", "))
 }
 
 /// Every leaf key of `value`, dotted.
@@ -134,5 +161,25 @@ mod tests {
         assert!(err.contains("schedule.lr=fast"), "{err}");
         assert!(apply_overrides(&base, &["schedule.lr=-1".into()]).is_err());
         assert!(apply_overrides(&base, &["schedule.lr".into()]).is_err());
+    }
+
+    #[test]
+    fn another_methods_setting_names_the_method_it_belongs_to() {
+        let base = preset("smoke-pgd-at", None).unwrap();
+        let err = apply_overrides(&base, &["objective.beta=6".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a setting of trades, weat, not of pgd-at"),
+            "{err}"
+        );
+        let err = apply_overrides(&base, &["objective.lambda=0.5".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("jeat, prejeat"), "{err}");
+        // The method's own settings still apply.
+        let weat = preset("smoke-weat", None).unwrap();
+        let changed = apply_overrides(&weat, &["objective.beta=3".into()]).unwrap();
+        assert_eq!(changed.objective.loss().name(), "weat");
     }
 }

@@ -187,6 +187,16 @@ fn objectives_read_from_toml_with_defaults_and_refuse_unknown_keys() {
         "#,
     );
     assert!(typo.unwrap_err().to_string().contains("lamda"));
+    // Another method's setting in a struct-like objective is refused too (it used to be
+    // dropped without a word).
+    let foreign = toml::from_str::<ObjectiveConfig>(
+        r#"
+        name = "pgd-at"
+        beta = 6.0
+        attack = { eps = 0.1, step_size = 0.025, steps = 3, start = { kind = "uniform" } }
+        "#,
+    );
+    assert!(foreign.unwrap_err().to_string().contains("beta"));
     let back: ObjectiveConfig = toml::from_str(&toml::to_string(&jeat).unwrap()).unwrap();
     assert_eq!(back, jeat);
     // Run settings out of range, and prejeat without its checkpoint, are refused.
