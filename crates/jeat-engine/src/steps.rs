@@ -165,6 +165,9 @@ pub struct GradientSteps {
     /// MIM: `m ← decay · m + g / ‖g‖₁` (L1 for sign steps, L2 otherwise), and the rule applies
     /// to `m`.
     pub momentum: Option<f64>,
+    /// Each component of a step's drift (before the noise) clamped to `[-b, b]`: JEM++'s and
+    /// SADA-JEM's clamped gradient steps (`None`: unbounded).
+    pub max_step: Option<f64>,
     /// Standard deviation of Gaussian noise added after each step (Langevin dynamics).
     pub noise_std: f64,
     /// Where the chain may go.
@@ -217,6 +220,7 @@ impl GradientSteps {
             step_size,
             steps,
             momentum: None,
+            max_step: None,
             noise_std: 0.0,
             constraint: Constraint::ball_in_unit_box(ball),
             fail_on_non_finite: false,
@@ -240,6 +244,7 @@ impl GradientSteps {
             step_size,
             steps,
             momentum: None,
+            max_step: None,
             noise_std,
             constraint,
             fail_on_non_finite: true,
@@ -249,6 +254,13 @@ impl GradientSteps {
     /// The same chain with MIM's momentum of decay `decay` (none for `None`).
     pub fn with_momentum(mut self, decay: Option<f64>) -> Self {
         self.momentum = decay;
+        self
+    }
+
+    /// The same chain with every component of a step's drift clamped to `[-bound, bound]`
+    /// (none for `None`).
+    pub fn with_max_step(mut self, bound: Option<f64>) -> Self {
+        self.max_step = bound;
         self
     }
 
@@ -316,7 +328,12 @@ impl GradientSteps {
                 }
                 None => grad,
             };
-            let mut next = x + self.rule.apply(grad) * (sign * self.step_size);
+            let drift = self.rule.apply(grad) * (sign * self.step_size);
+            let drift = match self.max_step {
+                Some(bound) => drift.clamp(-bound, bound),
+                None => drift,
+            };
+            let mut next = x + drift;
             if self.noise_std > 0.0 {
                 let noise = rng::normal(
                     next.dims(),

@@ -22,6 +22,10 @@ pub struct SgldConfig {
     /// Clamp every step to the data range [0, 1] (default: no, as JEM's sampler).
     #[serde(default)]
     pub clamp: bool,
+    /// Bound on each pixel's drift per step, [0, 1] units: JEM++'s proximal step and
+    /// SADA-JEM's, `x ← x - clamp(alpha · ∇x E, -b, b)` (default: none, as JEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_step: Option<f64>,
 }
 
 impl Default for SgldConfig {
@@ -41,6 +45,22 @@ impl SgldConfig {
             step_size: step_size / 4.0,
             noise: noise / 2.0,
             clamp: false,
+            max_step: None,
+        }
+    }
+
+    /// JEM++'s proximal chain (Yang & Ji 2021) in [0, 1] units: `steps` steps of
+    /// `x ← clamp(x - clamp(∇x E / 4, -1/2, 1/2), 0, 1)`, no noise. Their code takes, in
+    /// [-1, 1] units, 10 outer steps of 5 inner steps of 0.2 · clamp(g, -1, 1) with the same
+    /// gradient `g` (the Hamiltonian of an affine first layer), which is one step of
+    /// clamp(g, -1, 1) each: with `x' = 2x - 1` that is this step.
+    pub fn jempp(steps: usize) -> Self {
+        Self {
+            steps,
+            step_size: 0.25,
+            noise: 0.0,
+            clamp: true,
+            max_step: Some(0.5),
         }
     }
 
@@ -54,6 +74,12 @@ impl SgldConfig {
 
     /// Checks the parameters.
     pub fn validate(&self) -> Result<(), SamplingError> {
+        if self.max_step.is_some_and(|b| !(b.is_finite() && b > 0.0)) {
+            return Err(SamplingError::Invalid(format!(
+                "SGLD max_step must be > 0, got {:?}",
+                self.max_step
+            )));
+        }
         if !(self.step_size.is_finite()
             && self.step_size >= 0.0
             && self.noise.is_finite()
@@ -78,6 +104,7 @@ impl SgldConfig {
             false => Constraint::default(),
         };
         GradientSteps::langevin(loss, self.step_size, self.steps, self.noise, constraint)
+            .with_max_step(self.max_step)
     }
 
     /// Runs the chain from `start` `[B, C, H, W]` with `model` in inference mode; `labels` `[B]`

@@ -63,6 +63,7 @@ fn sgld_on_a_quadratic_energy_samples_its_gaussian() {
         step_size: alpha,
         noise: (2.0 * alpha).sqrt(),
         clamp: false,
+        max_step: None,
     };
     let n = 4000;
     let start = jeat_core::rng::uniform([n, 1, 1, 2], 0.0, 1.0, 1, &device);
@@ -105,6 +106,7 @@ fn without_noise_a_small_step_descends_the_energy_monotonically() {
         step_size: 1e-4,
         noise: 0.0,
         clamp: true,
+        max_step: None,
     };
     let start = jeat_core::rng::uniform([64, 1, 1, 2], 0.0, 1.0, 3, &device);
     let reference = jeat_energy::Reference::labels(Tensor::zeros([64], &device));
@@ -429,4 +431,63 @@ fn a_class_conditional_buffer_draws_each_label_from_its_part() {
     let path = dir.path().join("buffer.safetensors");
     buffer.save(&path).unwrap();
     assert_eq!(ReplayBuffer::load(&path).unwrap(), buffer);
+}
+
+/// A linear energy `E(x) = -Σ c_p x_p` with one slope per pixel of a 1×1×4 image.
+struct Slopes([f32; 4]);
+
+impl Classifier for Slopes {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        let [batch, ..] = images.dims();
+        let slopes =
+            Tensor::<1>::from_floats(self.0.as_slice(), &images.device()).reshape([1, 1, 1, 4]);
+        (images * slopes).reshape([batch as i64, -1]).sum_dim(1)
+    }
+
+    fn num_classes(&self) -> usize {
+        1
+    }
+}
+
+/// JEM++'s proximal step, written in its own [-1, 1] units: `x' ← clamp(x' + clamp(∂f/∂x',
+/// -1, 1), -1, 1)` with `f = -E`; in [0, 1] units the chain must land on the same points, the
+/// steep pixels moved by the bound and the gentle ones by the gradient step.
+#[test]
+fn the_jempp_chain_takes_its_clamped_step_in_its_units() {
+    let slopes = [0.4f32, 1.0, 4.0, 8.0];
+    let start = 0.2f64;
+    let device = jeat_core::testing::device();
+    let end: Vec<f32> = SgldConfig::jempp(1)
+        .run(
+            &Slopes(slopes),
+            Tensor::<4>::full([2, 1, 1, 4], start, &device),
+            Energy::Marginal,
+            None,
+            0,
+        )
+        .unwrap()
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    for (p, &slope) in slopes.iter().enumerate() {
+        // x' = 2x - 1, so ∂f/∂x' = slope / 2.
+        let x = 2.0 * start - 1.0;
+        let x = (x + (f64::from(slope) / 2.0).clamp(-1.0, 1.0)).clamp(-1.0, 1.0);
+        let expected = (x + 1.0) / 2.0;
+        for row in 0..2 {
+            let ours = f64::from(end[4 * row + p]);
+            assert!(
+                (ours - expected).abs() < 1e-6,
+                "pixel {p}: {ours} vs {expected}"
+            );
+        }
+    }
+    assert!(
+        SgldConfig {
+            max_step: Some(0.0),
+            ..SgldConfig::jempp(1)
+        }
+        .validate()
+        .is_err()
+    );
 }

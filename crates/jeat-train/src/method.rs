@@ -21,11 +21,14 @@ pub enum TrainingMethod {
     Prejeat,
     /// Mirza et al.'s WEAT: TRADES weighted by each point's energy.
     Weat,
+    /// Yang & Ji's JEM++: JEM's loss with proximal SGLD chains started from class-conditional
+    /// Gaussians.
+    Jempp,
 }
 
 impl TrainingMethod {
     /// Every method.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Standard,
         Self::PgdAt,
         Self::Trades,
@@ -33,6 +36,7 @@ impl TrainingMethod {
         Self::Jeat,
         Self::Prejeat,
         Self::Weat,
+        Self::Jempp,
     ];
 
     /// The methods of the paper's table, in the order the reproduction trains them (`prejeat`
@@ -56,6 +60,7 @@ impl TrainingMethod {
             Self::Jeat => "jeat",
             Self::Prejeat => "prejeat",
             Self::Weat => "weat",
+            Self::Jempp => "jempp",
         }
     }
 
@@ -66,7 +71,7 @@ impl TrainingMethod {
 
     /// Whether the method trains an energy model with SGLD samples.
     pub fn energy_based(self) -> bool {
-        matches!(self, Self::Jem | Self::Jeat | Self::Prejeat)
+        matches!(self, Self::Jem | Self::Jempp | Self::Jeat | Self::Prejeat)
     }
 
     /// How its best checkpoint is chosen: standard training's and JEM's PGD accuracy is near
@@ -74,7 +79,7 @@ impl TrainingMethod {
     /// accuracy.
     pub fn selection(self) -> Selection {
         match self {
-            Self::Standard | Self::Jem => Selection::Clean,
+            Self::Standard | Self::Jem | Self::Jempp => Selection::Clean,
             _ => Selection::Robust,
         }
     }
@@ -83,7 +88,7 @@ impl TrainingMethod {
     /// methods, SGLD for the energy-based ones.
     pub fn generator(self) -> Generator {
         match self {
-            Self::Jem => Generator::sgld_marginal(),
+            Self::Jem | Self::Jempp => Generator::sgld_marginal(),
             Self::Jeat | Self::Prejeat => Generator::sgld_joint(),
             _ => Generator::santurkar(),
         }

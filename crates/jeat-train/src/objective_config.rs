@@ -169,6 +169,18 @@ pub enum ObjectiveConfig {
         #[serde(default)]
         joint_weight: f64,
     },
+    /// Yang & Ji's JEM++: JEM's loss `CE(x, y) + E(x) - E(x_hat)` (+ `energy_l2`), x_hat from
+    /// the proximal chain (`sampler.sgld.max_step`) started from class-conditional Gaussians
+    /// (`sampler.init = "class-gaussian"`), the data with `data_noise · N(0, I)`.
+    Jempp {
+        /// Standard deviation of the noise added to the data, [0, 1] units (theirs: 0.03 in
+        /// [-1, 1]).
+        #[serde(default = "default_data_noise")]
+        data_noise: f64,
+        /// Weight of the energy L2 regulariser (theirs: 0).
+        #[serde(default)]
+        energy_l2: f64,
+    },
     /// Joint Energy Adversarial Training **[reconstruction]**.
     Jeat(JeatConfig),
     /// JEAT fine-tuned from a trained `pgd-at` checkpoint **[reconstruction]**.
@@ -199,6 +211,7 @@ impl ObjectiveConfig {
             Self::PgdAt { .. } => TrainingMethod::PgdAt,
             Self::Trades { .. } => TrainingMethod::Trades,
             Self::Jem { .. } => TrainingMethod::Jem,
+            Self::Jempp { .. } => TrainingMethod::Jempp,
             Self::Jeat(_) => TrainingMethod::Jeat,
             Self::Prejeat(_) => TrainingMethod::Prejeat,
             Self::Weat { .. } => TrainingMethod::Weat,
@@ -224,6 +237,10 @@ impl ObjectiveConfig {
                 energy_l2: *energy_l2,
                 joint_weight: *joint_weight,
             },
+            Self::Jempp { energy_l2, .. } => Objective::Jem {
+                energy_l2: *energy_l2,
+                joint_weight: 0.0,
+            },
             Self::Jeat(c) | Self::Prejeat(c) => Objective::Jeat(c.loss()),
             Self::Weat {
                 beta,
@@ -247,10 +264,10 @@ impl ObjectiveConfig {
             Self::PgdAt { attack } | Self::Trades { attack, .. } | Self::Weat { attack, .. } => {
                 attack.validate(name)
             }
-            Self::Jem { data_noise, .. } => {
+            Self::Jem { data_noise, .. } | Self::Jempp { data_noise, .. } => {
                 if !(data_noise.is_finite() && *data_noise >= 0.0) {
                     return Err(TrainError::Config(format!(
-                        "objective jem: data_noise must be ≥ 0, got {data_noise}"
+                        "objective {name}: data_noise must be ≥ 0, got {data_noise}"
                     )));
                 }
                 Ok(())
@@ -271,7 +288,7 @@ impl ObjectiveConfig {
     /// examples.
     pub fn inner_attack(&self) -> Option<(InnerAttack, PointLoss)> {
         match self {
-            Self::Standard | Self::Jem { .. } => None,
+            Self::Standard | Self::Jem { .. } | Self::Jempp { .. } => None,
             Self::PgdAt { attack } => Some((*attack, PointLoss::CrossEntropy)),
             Self::Trades { attack, .. } | Self::Weat { attack, .. } => {
                 Some((*attack, PointLoss::KlToClean))
@@ -289,7 +306,7 @@ impl ObjectiveConfig {
     /// Standard deviation of the noise the training loop adds to the data ([0, 1] units).
     pub fn data_noise(&self) -> f64 {
         match self {
-            Self::Jem { data_noise, .. } => *data_noise,
+            Self::Jem { data_noise, .. } | Self::Jempp { data_noise, .. } => *data_noise,
             _ => 0.0,
         }
     }
@@ -351,6 +368,10 @@ impl ObjectiveConfig {
             },
             TrainingMethod::Jeat => Self::Jeat(jeat()),
             TrainingMethod::Prejeat => Self::Prejeat(jeat()),
+            TrainingMethod::Jempp => Self::Jempp {
+                data_noise: default_data_noise(),
+                energy_l2: 0.0,
+            },
             TrainingMethod::Weat => Self::Weat {
                 beta: 6.0,
                 adversarial_ce: true,

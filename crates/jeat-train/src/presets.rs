@@ -154,7 +154,7 @@ impl Profile {
 
     /// The network, optimiser, schedule and epochs of `method`.
     fn recipe(self, method: TrainingMethod) -> Recipe {
-        use TrainingMethod::{Jeat, Jem, Prejeat};
+        use TrainingMethod::{Jeat, Jem, Jempp, Prejeat};
         match self {
             Self::Paper => match method {
                 // JEM's own recipe: a BN-free WRN-28-10, Adam 1e-4 with warm-up.
@@ -162,6 +162,19 @@ impl Profile {
                     arch: "wrn-28-10-nobn",
                     optimizer: adam(),
                     schedule: piecewise(1e-4, vec![50, 100, 125], 0.3, 1.0),
+                    epochs: 150,
+                },
+                // JEM++'s own: its WideResNet-28-10 with batch norm, SGD 0.1 (weight decay
+                // 4e-4), ×0.2 at epochs 50, 100, 125 of 150, warm-up over its 1,000 iterations
+                // (1.4 epochs of 45,000 images at batch 64).
+                Jempp => Recipe {
+                    arch: "jem-wrn-28-10",
+                    optimizer: OptimizerConfig::Sgd {
+                        momentum: 0.9,
+                        weight_decay: 4e-4,
+                        nesterov: false,
+                    },
+                    schedule: piecewise(0.1, vec![50, 100, 125], 0.2, 1.4),
                     epochs: 150,
                 },
                 Prejeat => Recipe {
@@ -186,7 +199,7 @@ impl Profile {
                 let warmup = if method.energy_based() { 0.5 } else { 0.0 };
                 let (optimizer, lr, epochs) = match method {
                     Prejeat => (adam(), 1e-4, 2),
-                    Jem | Jeat => (adam(), 1e-3, 4),
+                    Jem | Jempp | Jeat => (adam(), 1e-3, 4),
                     _ => (sgd(), 0.1, 4),
                 };
                 let epochs = match self {
@@ -209,7 +222,7 @@ impl Profile {
             Self::Smoke => {
                 let (optimizer, lr, warmup) = match method {
                     Prejeat => (adam(), 1e-4, 0.5),
-                    Jem | Jeat => (adam(), 1e-3, 0.5),
+                    Jem | Jempp | Jeat => (adam(), 1e-3, 0.5),
                     _ => (sgd(), 0.05, 0.0),
                 };
                 Recipe {
@@ -254,6 +267,23 @@ impl Profile {
         // methods without a sampler keep the profile's default, so their configs are unchanged.
         if self == Self::Cpu && method.energy_based() {
             config.sampler.sgld.clamp = true;
+        }
+        // JEM++: its proximal chain (clamped, noise-free) of the profile's length (theirs: 10
+        // steps), started from class-conditional Gaussians fitted on the training images; its
+        // network takes images in [-1, 1] as theirs does.
+        if method == TrainingMethod::Jempp {
+            let steps = match self {
+                Self::Paper => 10,
+                _ => config.sampler.sgld.steps,
+            };
+            config.sampler.sgld = SgldConfig::jempp(steps);
+            config.sampler.init = jeat_sampling::BufferInit::ClassGaussian;
+            if self == Self::Paper {
+                config.model.normalization = NormalizationSpec::Custom {
+                    mean: vec![0.5; 3],
+                    std: vec![0.5; 3],
+                };
+            }
         }
         config.validate()?;
         Ok(config)

@@ -216,14 +216,16 @@ fn objectives_read_from_toml_with_defaults_and_refuse_unknown_keys() {
 }
 
 /// JEM's chains are unclamped by default; only the cpu profile's energy-based methods clamp
-/// them (unclamped, cpu-jem diverged), and the other methods' configs stay what they were.
+/// them (unclamped, cpu-jem diverged), and JEM++'s own chain everywhere; the other methods'
+/// configs stay what they were.
 #[test]
 fn only_the_cpu_profiles_energy_based_methods_clamp_their_chains() {
     for profile in Profile::ALL {
         for method in TrainingMethod::ALL {
             let pretrained = pretrained_for(method);
             let config = profile.config(method, pretrained).unwrap();
-            let expected = profile == Profile::Cpu && method.energy_based();
+            let expected = (profile == Profile::Cpu && method.energy_based())
+                || method == TrainingMethod::Jempp;
             assert_eq!(
                 config.sampler.sgld.clamp,
                 expected,
@@ -232,4 +234,53 @@ fn only_the_cpu_profiles_energy_based_methods_clamp_their_chains() {
             );
         }
     }
+}
+
+/// JEM++'s preset: JEM's loss without the joint term, its proximal chain (clamped, noise-free,
+/// each pixel's drift at most 1/2 per step) of the profile's length from class-conditional
+/// Gaussians; the paper profile trains its WideResNet on images in [-1, 1].
+#[test]
+fn the_jempp_preset_is_jem_with_the_proximal_chain_and_informative_starts() {
+    use jeat_sampling::BufferInit;
+    let cpu = jeat_train::presets::preset("cpu-jempp", None).unwrap();
+    assert_eq!(
+        cpu.objective.loss(),
+        jeat_energy::Objective::Jem {
+            energy_l2: 0.0,
+            joint_weight: 0.0
+        }
+    );
+    assert_eq!(cpu.sampler.init, BufferInit::ClassGaussian);
+    let chain = cpu.sampler.sgld;
+    assert_eq!(
+        (chain.max_step, chain.noise, chain.clamp),
+        (Some(0.5), 0.0, true)
+    );
+    assert_eq!(
+        chain.steps,
+        jeat_train::presets::preset("cpu-jem", None)
+            .unwrap()
+            .sampler
+            .sgld
+            .steps
+    );
+    let paper = jeat_train::presets::preset("paper-jempp", None).unwrap();
+    assert_eq!(paper.model.arch, "jem-wrn-28-10");
+    assert_eq!(paper.sampler.sgld.steps, 10);
+    assert_eq!(
+        paper.model.normalization,
+        jeat_models::NormalizationSpec::Custom {
+            mean: vec![0.5; 3],
+            std: vec![0.5; 3]
+        }
+    );
+    // The other methods' chains are unchanged: no bound.
+    assert_eq!(
+        jeat_train::presets::preset("cpu-jem", None)
+            .unwrap()
+            .sampler
+            .sgld
+            .max_step,
+        None
+    );
 }

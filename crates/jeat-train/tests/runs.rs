@@ -329,3 +329,25 @@ fn jem_with_the_joint_term_trains_and_resumes_exactly() {
     let difference = max_difference(&a.join("final.safetensors"), &b.join("final.safetensors"));
     common::assert_same_weights(difference, "jem with the joint term, resumed");
 }
+
+/// JEM++ and WEAT train from their presets: JEM++'s chains start from class-conditional
+/// Gaussians and take the proximal step, WEAT's inner attack is TRADES'; both learn (the loss
+/// falls) and log their terms.
+#[test]
+fn jempp_and_weat_presets_train() {
+    let device = jeat_core::testing::device();
+    for (method, term) in [("jempp", "e_sample"), ("weat", "kl")] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(method);
+        config.training.log_every = 1;
+        Trainer::create(config, dir.path(), &device, false)
+            .unwrap()
+            .run(&mut |_| {})
+            .unwrap();
+        let log = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+        assert!(log.contains(term), "{method}: no {term} in the log");
+        let (_, accuracies) = curves(dir.path());
+        let last = *accuracies.last().unwrap();
+        assert!(last > 40.0, "{method}: validation accuracy {last} %");
+    }
+}
