@@ -19,6 +19,7 @@ pub mod point_loss;
 
 pub use energy::{Energy, cross_entropy, joint_energy, logsumexp, marginal_energy};
 pub use objective::{
-    JeatLoss, LossParts, Objective, ObjectiveError, ObjectiveInputs, Part, RowShares, TOTAL,
+    EbJdatWeights, JeatLoss, LossParts, Objective, ObjectiveError, ObjectiveInputs, Part,
+    RowShares, TOTAL,
 };
 pub use point_loss::{PointLoss, Reference};

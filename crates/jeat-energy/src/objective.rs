@@ -86,6 +86,9 @@ pub enum Objective {
     /// `w(x) = 1 / softplus(|E(x)|)` of its clean energy (no gradient through the weight):
     /// `mean w · [CE(x_adv, y) + beta · KL(p(·|x) ‖ p(·|x_adv))]`, or `CE(x, y)` in place of
     /// `CE(x_adv, y)` without `adversarial_ce` (their code's `WEAT_nat`).
+    /// EB-JDAT (Yang et al., CVPR 2026), see [`EbJdatWeights`].
+    EbJdat(EbJdatWeights),
+    /// Mirza et al.'s WEAT, see [`weat_weights`].
     Weat {
         /// Weight of the KL term (6 in their code).
         beta: f64,
@@ -93,6 +96,22 @@ pub enum Objective {
         /// data.
         adversarial_ce: bool,
     },
+}
+
+/// The weights of EB-JDAT's loss (Yang et al. 2025, as their code computes it):
+/// `pyx · CE(x, y) + pya · CE(x_adv, y) + px · [E(x) - E(x_hat)] + adv · [E(x) - E(x_adv)]`:
+/// JEM's terms, cross-entropy on the adversarial examples, and an alignment term that lowers
+/// the data's energy and raises the adversarial examples'.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EbJdatWeights {
+    /// Weight of the contrastive term on the SGLD samples (theirs: 1).
+    pub px: f64,
+    /// Weight of the clean cross-entropy (theirs: 1).
+    pub pyx: f64,
+    /// Weight of the alignment term (theirs: 0.1).
+    pub adv: f64,
+    /// Weight of the adversarial cross-entropy (theirs: 1).
+    pub pya: f64,
 }
 
 /// WEAT's weight of a point of energy `e`: `1 / softplus(|e|)`, at most `1 / ln 2` (at
@@ -242,6 +261,7 @@ impl Objective {
             Self::Jem { .. } => "jem",
             Self::Jeat(_) => "jeat",
             Self::Weat { .. } => "weat",
+            Self::EbJdat(_) => "eb-jdat",
         }
     }
 
@@ -250,6 +270,7 @@ impl Objective {
         let weights: Vec<(&str, f64)> = match self {
             Self::Standard | Self::PgdAt => Vec::new(),
             Self::Trades { beta } | Self::Weat { beta, .. } => vec![("beta", *beta)],
+            Self::EbJdat(w) => vec![("px", w.px), ("pyx", w.pyx), ("adv", w.adv), ("pya", w.pya)],
             Self::Jem {
                 energy_l2,
                 joint_weight,
@@ -274,13 +295,13 @@ impl Objective {
     pub fn needs_adversarial(&self) -> bool {
         matches!(
             self,
-            Self::PgdAt | Self::Trades { .. } | Self::Jeat(_) | Self::Weat { .. }
+            Self::PgdAt | Self::Trades { .. } | Self::Jeat(_) | Self::Weat { .. } | Self::EbJdat(_)
         )
     }
 
     /// Whether the loss needs negative samples from the sampler.
     pub fn needs_samples(&self) -> bool {
-        matches!(self, Self::Jem { .. } | Self::Jeat(_))
+        matches!(self, Self::Jem { .. } | Self::Jeat(_) | Self::EbJdat(_))
     }
 
     /// Whether the loss needs class-conditional samples for its `p(x, y)` term.
@@ -399,6 +420,27 @@ impl Objective {
                 parts.push((ce_part, ce.clone()));
                 parts.push((Part::Kl, kl.clone()));
                 ce + kl * *beta
+            }
+            Self::EbJdat(w) => {
+                let logits = forward(inputs.images);
+                let adv_logits = forward(adversarial()?);
+                let e_data = data_mean(marginal_energy(logits.clone()));
+                let e_adv = data_mean(marginal_energy(adv_logits.clone()));
+                let e_sample = match sample_energies()? {
+                    Some(e) => share_of_mean(e, shares.samples),
+                    None => Tensor::zeros([1], &e_data.device()),
+                };
+                let ce = data_mean(cross_entropy(logits, labels.clone()));
+                let ce_adv = data_mean(cross_entropy(adv_logits, labels));
+                parts.push((Part::CeClean, ce.clone()));
+                parts.push((Part::CeAdv, ce_adv.clone()));
+                parts.push((Part::EData, e_data.clone().detach()));
+                parts.push((Part::EAdv, e_adv.clone().detach()));
+                parts.push((Part::ESample, e_sample.clone().detach()));
+                ce * w.pyx
+                    + ce_adv * w.pya
+                    + (e_data.clone() - e_sample) * w.px
+                    + (e_data - e_adv) * w.adv
             }
             Self::Jem { energy_l2, .. } => {
                 let logits = forward(inputs.images);

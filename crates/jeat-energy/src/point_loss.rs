@@ -16,6 +16,8 @@ pub struct Reference {
     pub targets: Option<Tensor<1, Int>>,
     /// `[B, K]`: the model's probabilities on the clean points, for the KL loss.
     pub clean_probs: Option<Tensor<2>>,
+    /// `[B, K]`: the model's logits on the clean points, for EB-JDAT's attack loss.
+    pub clean_logits: Option<Tensor<2>>,
 }
 
 impl Reference {
@@ -25,6 +27,7 @@ impl Reference {
             labels,
             targets: None,
             clean_probs: None,
+            clean_logits: None,
         }
     }
 
@@ -40,12 +43,22 @@ impl Reference {
         self
     }
 
+    /// The same reference with the clean points' logits `[B, K]`.
+    pub fn with_clean_logits(mut self, logits: Tensor<2>) -> Self {
+        self.clean_logits = Some(logits);
+        self
+    }
+
     /// The rows at `indices` (`[n]`) of every tensor.
     pub fn select(&self, indices: Tensor<1, Int>) -> Self {
         Self {
             labels: self.labels.clone().select(0, indices.clone()),
             targets: self.targets.clone().map(|t| t.select(0, indices.clone())),
-            clean_probs: self.clean_probs.clone().map(|p| p.select(0, indices)),
+            clean_probs: self
+                .clean_probs
+                .clone()
+                .map(|p| p.select(0, indices.clone())),
+            clean_logits: self.clean_logits.clone().map(|l| l.select(0, indices)),
         }
     }
 }
@@ -74,6 +87,9 @@ pub enum PointLoss {
     MarginalEnergy,
     /// The joint energy `E(x, y) = -z_y`.
     JointEnergy,
+    /// EB-JDAT's attack loss: the true class's logit plus the squared distance between the
+    /// L2-normalised logits and the clean point's, `z_y + ‖z / ‖z‖ - z_c / ‖z_c‖‖²`.
+    TrueLogitDrift,
 }
 
 impl PointLoss {
@@ -88,6 +104,9 @@ impl PointLoss {
         }
         if self == Self::KlToClean && reference.clean_probs.is_none() {
             return Some("the KL loss needs the clean points' probabilities".into());
+        }
+        if self == Self::TrueLogitDrift && reference.clean_logits.is_none() {
+            return Some("the true-logit-drift loss needs the clean points' logits".into());
         }
         let fewest = match self {
             Self::Dlr => 3,
@@ -145,6 +164,21 @@ impl PointLoss {
             }
             Self::MarginalEnergy => marginal_energy(logits),
             Self::JointEnergy => joint_energy(logits, labels),
+            Self::TrueLogitDrift => {
+                let clean = reference
+                    .clean_logits
+                    .clone()
+                    .expect("the true-logit-drift loss needs Reference::clean_logits");
+                let unit = |z: Tensor<2>| {
+                    let norm = z.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
+                    z / norm
+                };
+                let drift = (unit(logits.clone()) - unit(clean))
+                    .powi_scalar(2)
+                    .sum_dim(1)
+                    .squeeze_dim::<1>(1);
+                -joint_energy(logits, labels) + drift
+            }
         }
     }
 
@@ -159,6 +193,7 @@ impl PointLoss {
             Self::KlToClean => "kl",
             Self::MarginalEnergy => "energy-marginal",
             Self::JointEnergy => "energy-joint",
+            Self::TrueLogitDrift => "true-logit-drift",
         }
     }
 }

@@ -486,3 +486,51 @@ fn weat_is_trades_weighted_by_the_clean_energy_without_gradient_through_the_weig
         }
     }
 }
+
+/// EB-JDAT's loss by hand on fixed logits: `pyx · CE(x) + pya · CE(x_adv) + px · [E(x) −
+/// E(x_hat)] + adv · [E(x) − E(x_adv)]`, each a mean over its rows.
+#[test]
+fn eb_jdat_is_jems_terms_plus_adversarial_ce_and_the_alignment_term() {
+    let device = jeat_core::testing::device();
+    let clean = [[2.0, -1.0, 0.5], [-3.0, -2.5, -4.0]];
+    let adv = [[0.5, 1.0, 0.0], [-2.0, -3.0, -3.0]];
+    let samples = [[1.0, 1.0, 1.0], [0.0, -1.0, 2.0], [5.0, 0.0, 0.0]];
+    let y = [0usize, 1];
+    let weights = jeat_energy::EbJdatWeights {
+        px: 1.0,
+        pyx: 0.5,
+        adv: 0.1,
+        pya: 2.0,
+    };
+    let lse = |v: &[f64; 3]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
+    let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+    let ce = |rows: &[[f64; 3]; 2]| mean((0..2).map(|i| lse(&rows[i]) - rows[i][y[i]]).collect());
+    let energy = |rows: &[[f64; 3]]| mean(rows.iter().map(|r| -lse(r)).collect());
+    let expected = weights.pyx * ce(&clean)
+        + weights.pya * ce(&adv)
+        + weights.px * (energy(&clean) - energy(&samples))
+        + weights.adv * (energy(&clean) - energy(&adv));
+    let as_images = |rows: &[[f64; 3]]| {
+        let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+        Tensor::<4>::from_data(TensorData::new(flat, [rows.len(), 3, 1, 1]), &device)
+    };
+    let flatten = |x: Tensor<4>| {
+        let [n, ..] = x.dims();
+        x.reshape([n, 3])
+    };
+    let parts = Objective::EbJdat(weights)
+        .loss(
+            flatten,
+            flatten,
+            ObjectiveInputs {
+                images: as_images(&clean),
+                labels: Tensor::from_data(TensorData::new(vec![0i64, 1], [2]), &device),
+                adversarial: Some(as_images(&adv)),
+                samples: Some(as_images(&samples)),
+                joint_samples: None,
+            },
+        )
+        .unwrap();
+    let total = scalar(parts.total);
+    assert!((total - expected).abs() < 1e-5, "{total} vs {expected}");
+}

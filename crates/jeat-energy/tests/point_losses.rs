@@ -134,3 +134,32 @@ fn gradients_match_finite_differences() {
         }
     }
 }
+
+/// EB-JDAT's attack loss by hand: `z_y + ‖z/‖z‖ − c/‖c‖‖²`, and refused without clean logits.
+#[test]
+fn true_logit_drift_is_the_true_logit_plus_the_normalised_logits_drift() {
+    let device = jeat_core::testing::device();
+    let z = [[3.0f64, 2.0, 0.5, -1.0], [4.0, 1.0, 0.0, -2.0]];
+    let c = [[1.0f64, 1.0, 1.0, 1.0], [0.0, 3.0, 0.0, 4.0]];
+    let labels = [1usize, 0];
+    let unit = |v: &[f64; 4]| {
+        let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.map(|x| x / n)
+    };
+    let expected: Vec<f64> = (0..2)
+        .map(|i| {
+            let (a, b) = (unit(&z[i]), unit(&c[i]));
+            z[i][labels[i]] + (0..4).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>()
+        })
+        .collect();
+    let clean = Tensor::<2>::from_data(
+        TensorData::new(c.iter().flatten().map(|&v| v as f32).collect(), [2, 4]),
+        &device,
+    );
+    let reference = Reference::labels(ints(&[1, 0], &device));
+    assert!(PointLoss::TrueLogitDrift.missing(&reference, 4).is_some());
+    let reference = reference.with_clean_logits(clean);
+    assert!(PointLoss::TrueLogitDrift.missing(&reference, 4).is_none());
+    let ours = values(PointLoss::TrueLogitDrift.per_point(logits(&device), &reference));
+    close(&ours, &expected, 1e-6);
+}

@@ -148,6 +148,9 @@ mod tests {
                 if let Some((attack, _)) = config.objective.inner_attack() {
                     let tolerance = match method {
                         TrainingMethod::Trades => 0.02 * columns,
+                        // EB-JDAT's own attack is not bounded by a ball: ours keeps it in
+                        // 9/8 of the radius, which its steps never reach past.
+                        TrainingMethod::EbJdat => columns / 8.0,
                         _ => 0.0,
                     };
                     assert!(

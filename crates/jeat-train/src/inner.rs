@@ -42,6 +42,9 @@ pub fn adversarial_start(images: &Tensor<4>, attack: &InnerAttack, seed: u64) ->
         InnerStart::Gaussian { std } => {
             images.clone() + rng::normal(images.dims(), std, seed, &device)
         }
+        InnerStart::UniformWithin { radius } => {
+            images.clone() + rng::uniform(images.dims(), -radius, radius, seed, &device)
+        }
     };
     Constraint::ball_in_unit_box(ball(attack)).project(start, Some(images))
 }
@@ -58,8 +61,14 @@ pub fn adversarial_from(
     seed: u64,
 ) -> Result<Tensor<4>, TrainError> {
     let mut reference = Reference::labels(labels.clone());
-    if loss == PointLoss::KlToClean {
-        reference = reference.with_clean_probs(softmax(model.logits(images.clone()), 1));
+    match loss {
+        PointLoss::KlToClean => {
+            reference = reference.with_clean_probs(softmax(model.logits(images.clone()), 1));
+        }
+        PointLoss::TrueLogitDrift => {
+            reference = reference.with_clean_logits(model.logits(images.clone()));
+        }
+        _ => {}
     }
     let engine = GradientSteps::projected(
         loss,

@@ -24,11 +24,13 @@ pub enum TrainingMethod {
     /// Yang & Ji's JEM++: JEM's loss with proximal SGLD chains started from class-conditional
     /// Gaussians.
     Jempp,
+    /// Yang et al.'s EB-JDAT: JEM++ with adversarial examples and an energy alignment term.
+    EbJdat,
 }
 
 impl TrainingMethod {
     /// Every method.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Standard,
         Self::PgdAt,
         Self::Trades,
@@ -37,6 +39,7 @@ impl TrainingMethod {
         Self::Prejeat,
         Self::Weat,
         Self::Jempp,
+        Self::EbJdat,
     ];
 
     /// The methods of the paper's table, in the order the reproduction trains them (`prejeat`
@@ -61,6 +64,7 @@ impl TrainingMethod {
             Self::Prejeat => "prejeat",
             Self::Weat => "weat",
             Self::Jempp => "jempp",
+            Self::EbJdat => "eb-jdat",
         }
     }
 
@@ -71,7 +75,10 @@ impl TrainingMethod {
 
     /// Whether the method trains an energy model with SGLD samples.
     pub fn energy_based(self) -> bool {
-        matches!(self, Self::Jem | Self::Jempp | Self::Jeat | Self::Prejeat)
+        matches!(
+            self,
+            Self::Jem | Self::Jempp | Self::Jeat | Self::Prejeat | Self::EbJdat
+        )
     }
 
     /// How its best checkpoint is chosen: standard training's and JEM's PGD accuracy is near
@@ -88,7 +95,7 @@ impl TrainingMethod {
     /// methods, SGLD for the energy-based ones.
     pub fn generator(self) -> Generator {
         match self {
-            Self::Jem | Self::Jempp => Generator::sgld_marginal(),
+            Self::Jem | Self::Jempp | Self::EbJdat => Generator::sgld_marginal(),
             Self::Jeat | Self::Prejeat => Generator::sgld_joint(),
             _ => Generator::santurkar(),
         }

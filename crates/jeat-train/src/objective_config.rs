@@ -7,7 +7,7 @@
 
 use crate::error::TrainError;
 use crate::method::TrainingMethod;
-use jeat_energy::{JeatLoss, Objective, PointLoss};
+use jeat_energy::{EbJdatWeights, JeatLoss, Objective, PointLoss};
 use std::path::PathBuf;
 
 /// How an inner attack starts inside its ball.
@@ -22,6 +22,11 @@ pub enum InnerStart {
     Gaussian {
         /// Standard deviation in [0, 1] pixel units.
         std: f64,
+    },
+    /// Uniform in a smaller Linf ball of `radius` (EB-JDAT: half the radius).
+    UniformWithin {
+        /// Radius in [0, 1] pixel units.
+        radius: f64,
     },
 }
 
@@ -65,6 +70,14 @@ impl InnerAttack {
         }
         if self.steps == 0 {
             return bad("attack steps must be ≥ 1".into());
+        }
+        if let InnerStart::UniformWithin { radius } = self.start
+            && !(radius.is_finite() && (0.0..=self.eps).contains(&radius))
+        {
+            return bad(format!(
+                "attack start radius must be in [0, eps = {}], got {radius}",
+                self.eps
+            ));
         }
         Ok(())
     }
@@ -169,6 +182,27 @@ pub enum ObjectiveConfig {
         #[serde(default)]
         joint_weight: f64,
     },
+    /// EB-JDAT (Yang et al., CVPR 2026) as its code trains: JEM's terms plus cross-entropy on
+    /// adversarial examples and an alignment term (see [`jeat_energy::EbJdatWeights`]); the
+    /// examples ascend the true logit plus the drift of the normalised logits
+    /// (`PointLoss::TrueLogitDrift`); the chains are JEM++'s.
+    EbJdat {
+        /// Weight of the contrastive term on the SGLD samples (theirs: 1).
+        px: f64,
+        /// Weight of the clean cross-entropy (theirs: 1).
+        pyx: f64,
+        /// Weight of the alignment term `E(x) - E(x_adv)` (theirs: 0.1).
+        adv: f64,
+        /// Weight of the adversarial cross-entropy (theirs: 1).
+        pya: f64,
+        /// Standard deviation of the noise added to the data, [0, 1] units (theirs: 0.03 in
+        /// [-1, 1]).
+        #[serde(default = "default_data_noise")]
+        data_noise: f64,
+        /// The inner attack (theirs: uniform start within half the radius, 5 sign steps of an
+        /// eighth of it, kept only in the box: a ball of 9/8 of the radius, which never binds).
+        attack: InnerAttack,
+    },
     /// Yang & Ji's JEM++: JEM's loss `CE(x, y) + E(x) - E(x_hat)` (+ `energy_l2`), x_hat from
     /// the proximal chain (`sampler.sgld.max_step`) started from class-conditional Gaussians
     /// (`sampler.init = "class-gaussian"`), the data with `data_noise · N(0, I)`.
@@ -212,6 +246,7 @@ impl ObjectiveConfig {
             Self::Trades { .. } => TrainingMethod::Trades,
             Self::Jem { .. } => TrainingMethod::Jem,
             Self::Jempp { .. } => TrainingMethod::Jempp,
+            Self::EbJdat { .. } => TrainingMethod::EbJdat,
             Self::Jeat(_) => TrainingMethod::Jeat,
             Self::Prejeat(_) => TrainingMethod::Prejeat,
             Self::Weat { .. } => TrainingMethod::Weat,
@@ -237,6 +272,14 @@ impl ObjectiveConfig {
                 energy_l2: *energy_l2,
                 joint_weight: *joint_weight,
             },
+            Self::EbJdat {
+                px, pyx, adv, pya, ..
+            } => Objective::EbJdat(EbJdatWeights {
+                px: *px,
+                pyx: *pyx,
+                adv: *adv,
+                pya: *pya,
+            }),
             Self::Jempp { energy_l2, .. } => Objective::Jem {
                 energy_l2: *energy_l2,
                 joint_weight: 0.0,
@@ -264,6 +307,7 @@ impl ObjectiveConfig {
             Self::PgdAt { attack } | Self::Trades { attack, .. } | Self::Weat { attack, .. } => {
                 attack.validate(name)
             }
+            Self::EbJdat { attack, .. } => attack.validate(name),
             Self::Jem { data_noise, .. } | Self::Jempp { data_noise, .. } => {
                 if !(data_noise.is_finite() && *data_noise >= 0.0) {
                     return Err(TrainError::Config(format!(
@@ -293,6 +337,7 @@ impl ObjectiveConfig {
             Self::Trades { attack, .. } | Self::Weat { attack, .. } => {
                 Some((*attack, PointLoss::KlToClean))
             }
+            Self::EbJdat { attack, .. } => Some((*attack, PointLoss::TrueLogitDrift)),
             Self::Jeat(c) | Self::Prejeat(c) => Some((
                 c.attack,
                 match c.attack_loss {
@@ -306,7 +351,9 @@ impl ObjectiveConfig {
     /// Standard deviation of the noise the training loop adds to the data ([0, 1] units).
     pub fn data_noise(&self) -> f64 {
         match self {
-            Self::Jem { data_noise, .. } | Self::Jempp { data_noise, .. } => *data_noise,
+            Self::Jem { data_noise, .. }
+            | Self::Jempp { data_noise, .. }
+            | Self::EbJdat { data_noise, .. } => *data_noise,
             _ => 0.0,
         }
     }
@@ -368,6 +415,19 @@ impl ObjectiveConfig {
             },
             TrainingMethod::Jeat => Self::Jeat(jeat()),
             TrainingMethod::Prejeat => Self::Prejeat(jeat()),
+            TrainingMethod::EbJdat => Self::EbJdat {
+                px: 1.0,
+                pyx: 1.0,
+                adv: 0.1,
+                pya: 1.0,
+                data_noise: default_data_noise(),
+                attack: InnerAttack {
+                    eps: 9.0 * eps / 8.0,
+                    step_size: eps / 8.0,
+                    steps: 5,
+                    start: InnerStart::UniformWithin { radius: eps / 2.0 },
+                },
+            },
             TrainingMethod::Jempp => Self::Jempp {
                 data_noise: default_data_noise(),
                 energy_l2: 0.0,

@@ -154,7 +154,7 @@ impl Profile {
 
     /// The network, optimiser, schedule and epochs of `method`.
     fn recipe(self, method: TrainingMethod) -> Recipe {
-        use TrainingMethod::{Jeat, Jem, Jempp, Prejeat};
+        use TrainingMethod::{EbJdat, Jeat, Jem, Jempp, Prejeat};
         match self {
             Self::Paper => match method {
                 // JEM's own recipe: a BN-free WRN-28-10, Adam 1e-4 with warm-up.
@@ -175,6 +175,18 @@ impl Profile {
                         nesterov: false,
                     },
                     schedule: piecewise(0.1, vec![50, 100, 125], 0.2, 1.4),
+                    epochs: 150,
+                },
+                // EB-JDAT's JEM++ variant, the one their README recommends: JEM++'s network,
+                // SGD 0.01 (weight decay 4e-4), ×0.2 at epochs 40, 80, 120 of 150.
+                EbJdat => Recipe {
+                    arch: "jem-wrn-28-10",
+                    optimizer: OptimizerConfig::Sgd {
+                        momentum: 0.9,
+                        weight_decay: 4e-4,
+                        nesterov: false,
+                    },
+                    schedule: piecewise(0.01, vec![40, 80, 120], 0.2, 1.4),
                     epochs: 150,
                 },
                 Prejeat => Recipe {
@@ -199,7 +211,7 @@ impl Profile {
                 let warmup = if method.energy_based() { 0.5 } else { 0.0 };
                 let (optimizer, lr, epochs) = match method {
                     Prejeat => (adam(), 1e-4, 2),
-                    Jem | Jempp | Jeat => (adam(), 1e-3, 4),
+                    Jem | Jempp | Jeat | EbJdat => (adam(), 1e-3, 4),
                     _ => (sgd(), 0.1, 4),
                 };
                 let epochs = match self {
@@ -222,7 +234,7 @@ impl Profile {
             Self::Smoke => {
                 let (optimizer, lr, warmup) = match method {
                     Prejeat => (adam(), 1e-4, 0.5),
-                    Jem | Jempp | Jeat => (adam(), 1e-3, 0.5),
+                    Jem | Jempp | Jeat | EbJdat => (adam(), 1e-3, 0.5),
                     _ => (sgd(), 0.05, 0.0),
                 };
                 Recipe {
@@ -271,7 +283,7 @@ impl Profile {
         // JEM++: its proximal chain (clamped, noise-free) of the profile's length (theirs: 10
         // steps), started from class-conditional Gaussians fitted on the training images; its
         // network takes images in [-1, 1] as theirs does.
-        if method == TrainingMethod::Jempp {
+        if matches!(method, TrainingMethod::Jempp | TrainingMethod::EbJdat) {
             let steps = match self {
                 Self::Paper => 10,
                 _ => config.sampler.sgld.steps,

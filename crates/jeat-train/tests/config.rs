@@ -216,7 +216,7 @@ fn objectives_read_from_toml_with_defaults_and_refuse_unknown_keys() {
 }
 
 /// JEM's chains are unclamped by default; only the cpu profile's energy-based methods clamp
-/// them (unclamped, cpu-jem diverged), and JEM++'s own chain everywhere; the other methods'
+/// them (unclamped, cpu-jem diverged), and JEM++'s own chain (JEM++'s, EB-JDAT's) everywhere; the other methods'
 /// configs stay what they were.
 #[test]
 fn only_the_cpu_profiles_energy_based_methods_clamp_their_chains() {
@@ -225,7 +225,7 @@ fn only_the_cpu_profiles_energy_based_methods_clamp_their_chains() {
             let pretrained = pretrained_for(method);
             let config = profile.config(method, pretrained).unwrap();
             let expected = (profile == Profile::Cpu && method.energy_based())
-                || method == TrainingMethod::Jempp;
+                || matches!(method, TrainingMethod::Jempp | TrainingMethod::EbJdat);
             assert_eq!(
                 config.sampler.sgld.clamp,
                 expected,
@@ -283,4 +283,36 @@ fn the_jempp_preset_is_jem_with_the_proximal_chain_and_informative_starts() {
             .max_step,
         None
     );
+}
+
+/// EB-JDAT's preset: its weights, its attack (start within half the radius, five steps of an
+/// eighth, inside 9/8 of it), JEM++'s chain; an attack start outside the ball is refused.
+#[test]
+fn the_eb_jdat_preset_has_its_weights_attack_and_chain() {
+    let config = jeat_train::presets::preset("cpu-eb-jdat", None).unwrap();
+    let eps = config.evaluation_eps();
+    let jeat_train::ObjectiveConfig::EbJdat {
+        px,
+        pyx,
+        adv,
+        pya,
+        attack,
+        ..
+    } = config.objective.clone()
+    else {
+        panic!("not eb-jdat: {:?}", config.objective)
+    };
+    assert_eq!((px, pyx, adv, pya), (1.0, 1.0, 0.1, 1.0));
+    assert_eq!(
+        attack.start,
+        jeat_train::InnerStart::UniformWithin { radius: eps / 2.0 }
+    );
+    assert!((attack.eps - (eps / 2.0 + 5.0 * attack.step_size)).abs() < 1e-12);
+    assert_eq!(config.sampler.sgld.max_step, Some(0.5));
+    let mut wide = config.clone();
+    if let jeat_train::ObjectiveConfig::EbJdat { attack, .. } = &mut wide.objective {
+        attack.start = jeat_train::InnerStart::UniformWithin { radius: 1.0 };
+    }
+    let err = wide.validate().unwrap_err().to_string();
+    assert!(err.contains("start radius"), "{err}");
 }

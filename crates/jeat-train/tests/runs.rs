@@ -330,13 +330,13 @@ fn jem_with_the_joint_term_trains_and_resumes_exactly() {
     common::assert_same_weights(difference, "jem with the joint term, resumed");
 }
 
-/// JEM++ and WEAT train from their presets: JEM++'s chains start from class-conditional
-/// Gaussians and take the proximal step, WEAT's inner attack is TRADES'; both learn (the loss
-/// falls) and log their terms.
+/// JEM++, WEAT and EB-JDAT train from their presets: JEM++'s chains start from
+/// class-conditional Gaussians and take the proximal step, WEAT's inner attack is TRADES',
+/// EB-JDAT's its own; each learns and logs its terms.
 #[test]
-fn jempp_and_weat_presets_train() {
+fn the_family_presets_train() {
     let device = jeat_core::testing::device();
-    for (method, term) in [("jempp", "e_sample"), ("weat", "kl")] {
+    for (method, term) in [("jempp", "e_sample"), ("weat", "kl"), ("eb-jdat", "e_adv")] {
         let dir = tempfile::tempdir().unwrap();
         let mut config = config(method);
         config.training.log_every = 1;
