@@ -30,6 +30,7 @@ pub mod optimizer;
 pub mod overrides;
 pub mod parallel;
 pub mod presets;
+pub mod sam;
 pub mod trainer;
 pub mod validation;
 

@@ -24,13 +24,15 @@ pub enum TrainingMethod {
     /// Yang & Ji's JEM++: JEM's loss with proximal SGLD chains started from class-conditional
     /// Gaussians.
     Jempp,
+    /// Yang & Ji's SADA-JEM: JEM++'s loss and chain with sharpness-aware minimisation.
+    SadaJem,
     /// Yang et al.'s EB-JDAT: JEM++ with adversarial examples and an energy alignment term.
     EbJdat,
 }
 
 impl TrainingMethod {
     /// Every method.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Standard,
         Self::PgdAt,
         Self::Trades,
@@ -39,6 +41,7 @@ impl TrainingMethod {
         Self::Prejeat,
         Self::Weat,
         Self::Jempp,
+        Self::SadaJem,
         Self::EbJdat,
     ];
 
@@ -65,6 +68,7 @@ impl TrainingMethod {
             Self::Weat => "weat",
             Self::Jempp => "jempp",
             Self::EbJdat => "eb-jdat",
+            Self::SadaJem => "sada-jem",
         }
     }
 
@@ -77,7 +81,7 @@ impl TrainingMethod {
     pub fn energy_based(self) -> bool {
         matches!(
             self,
-            Self::Jem | Self::Jempp | Self::Jeat | Self::Prejeat | Self::EbJdat
+            Self::Jem | Self::Jempp | Self::SadaJem | Self::Jeat | Self::Prejeat | Self::EbJdat
         )
     }
 
@@ -86,7 +90,7 @@ impl TrainingMethod {
     /// accuracy.
     pub fn selection(self) -> Selection {
         match self {
-            Self::Standard | Self::Jem | Self::Jempp => Selection::Clean,
+            Self::Standard | Self::Jem | Self::Jempp | Self::SadaJem => Selection::Clean,
             _ => Selection::Robust,
         }
     }
@@ -95,7 +99,7 @@ impl TrainingMethod {
     /// methods, SGLD for the energy-based ones.
     pub fn generator(self) -> Generator {
         match self {
-            Self::Jem | Self::Jempp | Self::EbJdat => Generator::sgld_marginal(),
+            Self::Jem | Self::Jempp | Self::SadaJem | Self::EbJdat => Generator::sgld_marginal(),
             Self::Jeat | Self::Prejeat => Generator::sgld_joint(),
             _ => Generator::santurkar(),
         }

@@ -182,6 +182,21 @@ pub enum ObjectiveConfig {
         #[serde(default)]
         joint_weight: f64,
     },
+    /// Yang & Ji's SADA-JEM: JEM++'s loss and chain, each step sharpness-aware (see
+    /// [`crate::sam`]), the data without noise.
+    SadaJem {
+        /// Standard deviation of the noise added to the data, [0, 1] units (theirs: 0).
+        #[serde(default)]
+        data_noise: f64,
+        /// Weight of the energy L2 regulariser (theirs: 0).
+        #[serde(default)]
+        energy_l2: f64,
+        /// SAM's radius (theirs: 2).
+        sam_rho: f64,
+        /// Adaptive SAM (theirs: on, since their code turns it on for any radius ≥ 0.5).
+        #[serde(default = "yes")]
+        sam_adaptive: bool,
+    },
     /// EB-JDAT (Yang et al., CVPR 2026) as its code trains: JEM's terms plus cross-entropy on
     /// adversarial examples and an alignment term (see [`jeat_energy::EbJdatWeights`]); the
     /// examples ascend the true logit plus the drift of the normalised logits
@@ -246,6 +261,7 @@ impl ObjectiveConfig {
             Self::Trades { .. } => TrainingMethod::Trades,
             Self::Jem { .. } => TrainingMethod::Jem,
             Self::Jempp { .. } => TrainingMethod::Jempp,
+            Self::SadaJem { .. } => TrainingMethod::SadaJem,
             Self::EbJdat { .. } => TrainingMethod::EbJdat,
             Self::Jeat(_) => TrainingMethod::Jeat,
             Self::Prejeat(_) => TrainingMethod::Prejeat,
@@ -280,7 +296,7 @@ impl ObjectiveConfig {
                 adv: *adv,
                 pya: *pya,
             }),
-            Self::Jempp { energy_l2, .. } => Objective::Jem {
+            Self::Jempp { energy_l2, .. } | Self::SadaJem { energy_l2, .. } => Objective::Jem {
                 energy_l2: *energy_l2,
                 joint_weight: 0.0,
             },
@@ -308,7 +324,14 @@ impl ObjectiveConfig {
                 attack.validate(name)
             }
             Self::EbJdat { attack, .. } => attack.validate(name),
-            Self::Jem { data_noise, .. } | Self::Jempp { data_noise, .. } => {
+            Self::SadaJem { sam_rho, .. } if !(sam_rho.is_finite() && *sam_rho > 0.0) => {
+                Err(TrainError::Config(format!(
+                    "objective {name}: sam_rho must be > 0, got {sam_rho}"
+                )))
+            }
+            Self::Jem { data_noise, .. }
+            | Self::Jempp { data_noise, .. }
+            | Self::SadaJem { data_noise, .. } => {
                 if !(data_noise.is_finite() && *data_noise >= 0.0) {
                     return Err(TrainError::Config(format!(
                         "objective {name}: data_noise must be ≥ 0, got {data_noise}"
@@ -332,7 +355,7 @@ impl ObjectiveConfig {
     /// examples.
     pub fn inner_attack(&self) -> Option<(InnerAttack, PointLoss)> {
         match self {
-            Self::Standard | Self::Jem { .. } | Self::Jempp { .. } => None,
+            Self::Standard | Self::Jem { .. } | Self::Jempp { .. } | Self::SadaJem { .. } => None,
             Self::PgdAt { attack } => Some((*attack, PointLoss::CrossEntropy)),
             Self::Trades { attack, .. } | Self::Weat { attack, .. } => {
                 Some((*attack, PointLoss::KlToClean))
@@ -348,11 +371,27 @@ impl ObjectiveConfig {
         }
     }
 
+    /// The sharpness-aware step of the method, if it takes one (`sada-jem`).
+    pub fn sam(&self) -> Option<crate::sam::Sam> {
+        match self {
+            Self::SadaJem {
+                sam_rho,
+                sam_adaptive,
+                ..
+            } => Some(crate::sam::Sam {
+                rho: *sam_rho,
+                adaptive: *sam_adaptive,
+            }),
+            _ => None,
+        }
+    }
+
     /// Standard deviation of the noise the training loop adds to the data ([0, 1] units).
     pub fn data_noise(&self) -> f64 {
         match self {
             Self::Jem { data_noise, .. }
             | Self::Jempp { data_noise, .. }
+            | Self::SadaJem { data_noise, .. }
             | Self::EbJdat { data_noise, .. } => *data_noise,
             _ => 0.0,
         }
@@ -427,6 +466,12 @@ impl ObjectiveConfig {
                     steps: 5,
                     start: InnerStart::UniformWithin { radius: eps / 2.0 },
                 },
+            },
+            TrainingMethod::SadaJem => Self::SadaJem {
+                data_noise: 0.0,
+                energy_l2: 0.0,
+                sam_rho: 2.0,
+                sam_adaptive: true,
             },
             TrainingMethod::Jempp => Self::Jempp {
                 data_noise: default_data_noise(),

@@ -177,6 +177,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("jeat, prejeat"), "{err}");
+        let err = apply_overrides(&base, &["objective.sam_rho=0.5".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a setting of sada-jem, not of pgd-at"),
+            "{err}"
+        );
         // The method's own settings still apply.
         let weat = preset("smoke-weat", None).unwrap();
         let changed = apply_overrides(&weat, &["objective.beta=3".into()]).unwrap();

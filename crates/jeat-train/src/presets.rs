@@ -154,7 +154,7 @@ impl Profile {
 
     /// The network, optimiser, schedule and epochs of `method`.
     fn recipe(self, method: TrainingMethod) -> Recipe {
-        use TrainingMethod::{EbJdat, Jeat, Jem, Jempp, Prejeat};
+        use TrainingMethod::{EbJdat, Jeat, Jem, Jempp, Prejeat, SadaJem};
         match self {
             Self::Paper => match method {
                 // JEM's own recipe: a BN-free WRN-28-10, Adam 1e-4 with warm-up.
@@ -176,6 +176,14 @@ impl Profile {
                     },
                     schedule: piecewise(0.1, vec![50, 100, 125], 0.2, 1.4),
                     epochs: 150,
+                },
+                // SADA-JEM's own: JEM++'s network, SAM over SGD 0.1 (weight decay 5e-4), ×0.2
+                // at epochs 60, 120, 180 of 200, warm-up over 1,000 iterations.
+                SadaJem => Recipe {
+                    arch: "jem-wrn-28-10",
+                    optimizer: sgd(),
+                    schedule: piecewise(0.1, vec![60, 120, 180], 0.2, 1.3),
+                    epochs: 200,
                 },
                 // EB-JDAT's JEM++ variant, the one their README recommends: JEM++'s network,
                 // SGD 0.01 (weight decay 4e-4), ×0.2 at epochs 40, 80, 120 of 150.
@@ -211,7 +219,7 @@ impl Profile {
                 let warmup = if method.energy_based() { 0.5 } else { 0.0 };
                 let (optimizer, lr, epochs) = match method {
                     Prejeat => (adam(), 1e-4, 2),
-                    Jem | Jempp | Jeat | EbJdat => (adam(), 1e-3, 4),
+                    Jem | Jempp | SadaJem | Jeat | EbJdat => (adam(), 1e-3, 4),
                     _ => (sgd(), 0.1, 4),
                 };
                 let epochs = match self {
@@ -234,7 +242,7 @@ impl Profile {
             Self::Smoke => {
                 let (optimizer, lr, warmup) = match method {
                     Prejeat => (adam(), 1e-4, 0.5),
-                    Jem | Jempp | Jeat | EbJdat => (adam(), 1e-3, 0.5),
+                    Jem | Jempp | SadaJem | Jeat | EbJdat => (adam(), 1e-3, 0.5),
                     _ => (sgd(), 0.05, 0.0),
                 };
                 Recipe {
@@ -283,9 +291,14 @@ impl Profile {
         // JEM++: its proximal chain (clamped, noise-free) of the profile's length (theirs: 10
         // steps), started from class-conditional Gaussians fitted on the training images; its
         // network takes images in [-1, 1] as theirs does.
-        if matches!(method, TrainingMethod::Jempp | TrainingMethod::EbJdat) {
-            let steps = match self {
-                Self::Paper => 10,
+        if matches!(
+            method,
+            TrainingMethod::Jempp | TrainingMethod::SadaJem | TrainingMethod::EbJdat
+        ) {
+            // SADA-JEM's chain is JEM++'s step, 5 of them in its paper recipe.
+            let steps = match (self, method) {
+                (Self::Paper, TrainingMethod::SadaJem) => 5,
+                (Self::Paper, _) => 10,
                 _ => config.sampler.sgld.steps,
             };
             config.sampler.sgld = SgldConfig::jempp(steps);

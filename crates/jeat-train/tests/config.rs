@@ -216,7 +216,7 @@ fn objectives_read_from_toml_with_defaults_and_refuse_unknown_keys() {
 }
 
 /// JEM's chains are unclamped by default; only the cpu profile's energy-based methods clamp
-/// them (unclamped, cpu-jem diverged), and JEM++'s own chain (JEM++'s, EB-JDAT's) everywhere; the other methods'
+/// them (unclamped, cpu-jem diverged), and JEM++'s chain (JEM++, SADA-JEM, EB-JDAT) everywhere; the other methods'
 /// configs stay what they were.
 #[test]
 fn only_the_cpu_profiles_energy_based_methods_clamp_their_chains() {
@@ -225,7 +225,10 @@ fn only_the_cpu_profiles_energy_based_methods_clamp_their_chains() {
             let pretrained = pretrained_for(method);
             let config = profile.config(method, pretrained).unwrap();
             let expected = (profile == Profile::Cpu && method.energy_based())
-                || matches!(method, TrainingMethod::Jempp | TrainingMethod::EbJdat);
+                || matches!(
+                    method,
+                    TrainingMethod::Jempp | TrainingMethod::SadaJem | TrainingMethod::EbJdat
+                );
             assert_eq!(
                 config.sampler.sgld.clamp,
                 expected,

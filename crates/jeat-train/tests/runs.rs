@@ -330,13 +330,19 @@ fn jem_with_the_joint_term_trains_and_resumes_exactly() {
     common::assert_same_weights(difference, "jem with the joint term, resumed");
 }
 
-/// JEM++, WEAT and EB-JDAT train from their presets: JEM++'s chains start from
-/// class-conditional Gaussians and take the proximal step, WEAT's inner attack is TRADES',
-/// EB-JDAT's its own; each learns and logs its terms.
+/// JEM++, SADA-JEM, WEAT and EB-JDAT train from their presets: JEM++'s chains start from
+/// class-conditional Gaussians and take the proximal step, SADA-JEM's steps are
+/// sharpness-aware, WEAT's inner attack is TRADES', EB-JDAT's its own; each learns and logs its
+/// terms.
 #[test]
 fn the_family_presets_train() {
     let device = jeat_core::testing::device();
-    for (method, term) in [("jempp", "e_sample"), ("weat", "kl"), ("eb-jdat", "e_adv")] {
+    for (method, term) in [
+        ("jempp", "e_sample"),
+        ("sada-jem", "e_sample"),
+        ("weat", "kl"),
+        ("eb-jdat", "e_adv"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let mut config = config(method);
         config.training.log_every = 1;
@@ -350,4 +356,46 @@ fn the_family_presets_train() {
         let last = *accuracies.last().unwrap();
         assert!(last > 40.0, "{method}: validation accuracy {last} %");
     }
+}
+
+/// SADA-JEM's second pass is taken: with a vanishing SAM radius its run ends on the weights of
+/// JEM++ with the same settings, and with its radius 2 it does not.
+#[test]
+fn sada_jem_steps_from_the_perturbed_gradient() {
+    let device = jeat_core::testing::device();
+    let run = |config: TrainConfig, dir: &std::path::Path| {
+        let mut config = config;
+        config.training.epochs = 1;
+        Trainer::create(config, dir, &device, false)
+            .unwrap()
+            .run(&mut |_| {})
+            .unwrap();
+        dir.join("final.safetensors")
+    };
+    let with_rho = |rho: f64| {
+        let mut sada = config("sada-jem");
+        if let jeat_train::ObjectiveConfig::SadaJem { sam_rho, .. } = &mut sada.objective {
+            *sam_rho = rho;
+        }
+        sada
+    };
+    let mut jempp = config("jempp");
+    jempp.objective = jeat_train::ObjectiveConfig::Jempp {
+        data_noise: 0.0,
+        energy_l2: 0.0,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let plain = run(jempp, &dir.path().join("jempp"));
+    let tiny = run(with_rho(1e-12), &dir.path().join("tiny"));
+    let sam = run(with_rho(2.0), &dir.path().join("sam"));
+    assert!(
+        max_difference(&plain, &tiny) < 1e-5,
+        "{}",
+        max_difference(&plain, &tiny)
+    );
+    assert!(
+        max_difference(&plain, &sam) > 1e-3,
+        "{}",
+        max_difference(&plain, &sam)
+    );
 }

@@ -176,7 +176,9 @@ impl Trainer {
         }
         let (mut samples, mut joint_samples) = (Vec::new(), Vec::new());
         let mut grads = Vec::with_capacity(results.len());
+        let mut kept_inputs = None;
         for result in results {
+            kept_inputs = kept_inputs.or(result.inputs);
             grads.push(result.grads);
             samples.extend(result.samples.map(|s| s.to_device(&self.plain)));
             joint_samples.extend(result.joint_samples.map(|s| s.to_device(&self.plain)));
@@ -184,7 +186,26 @@ impl Trainer {
         let model = match replicas.is_empty() {
             true => {
                 let grads = grads.pop().expect("one share");
+                let grads = match (objective.sam(), kept_inputs) {
+                    (Some(sam), Some(inputs)) => {
+                        match sharpness_aware_gradient(&model, &grads, sam, objective, inputs) {
+                            Ok(grads) => grads,
+                            Err(e) => {
+                                self.model = Some(model);
+                                return Err(e);
+                            }
+                        }
+                    }
+                    _ => grads,
+                };
                 self.optimizer.step(lr, model, grads)
+            }
+            false if objective.sam().is_some() => {
+                self.model = Some(model);
+                return Err(TrainError::Config(format!(
+                    "{}: the sharpness-aware step runs on one device; train without --devices",
+                    objective.name()
+                )));
             }
             false => {
                 let grads = parallel::gather(&model, grads, &self.plain);
@@ -288,6 +309,8 @@ pub struct ShareResult {
     pub samples: Option<Tensor<4>>,
     /// `[b, C, H, W]` the chains' ends on `E(x, y)`.
     pub joint_samples: Option<Tensor<4>>,
+    /// The points the loss was taken on, kept for a sharpness-aware second pass.
+    pub inputs: Option<ObjectiveInputs>,
 }
 
 /// A share's result, or why its chains diverged.
@@ -353,17 +376,19 @@ pub fn share_gradient(
         }
         _ => None,
     };
+    let inputs = ObjectiveInputs {
+        images: share.images,
+        labels: share.labels,
+        adversarial,
+        samples: samples.clone(),
+        joint_samples: joint_samples.clone(),
+    };
+    let kept = objective.sam().map(|_| inputs.clone());
     let parts = loss
         .share_loss(
             |x| model.forward(x),
             |x| sample_model.as_ref().unwrap_or(model).forward(x),
-            ObjectiveInputs {
-                images: share.images,
-                labels: share.labels,
-                adversarial,
-                samples: samples.clone(),
-                joint_samples: joint_samples.clone(),
-            },
+            inputs,
             share.shares,
         )
         .map_err(|e| TrainError::Config(e.to_string()))?;
@@ -384,5 +409,28 @@ pub fn share_gradient(
         grads,
         samples,
         joint_samples,
+        inputs: kept,
     })))
+}
+
+/// SAM's second pass: the gradient of `objective`'s loss on the same `inputs` at the weights
+/// moved along `grads` (see [`crate::sam`]), with every batch norm on its running statistics
+/// (SADA-JEM's second pass leaves them alone too, but normalises with the batch's), for the
+/// base optimiser to step `model` with.
+fn sharpness_aware_gradient(
+    model: &Model,
+    grads: &GradientsParams,
+    sam: crate::sam::Sam,
+    objective: &ObjectiveConfig,
+    inputs: ObjectiveInputs,
+) -> Result<GradientsParams, TrainError> {
+    let perturbed = sam.perturbed(model, grads).with_frozen_batch_norm();
+    let parts = objective
+        .loss()
+        .loss(|x| perturbed.forward(x), |x| perturbed.forward(x), inputs)
+        .map_err(|e| TrainError::Config(e.to_string()))?;
+    Ok(GradientsParams::from_grads(
+        parts.total.backward(),
+        &perturbed,
+    ))
 }
