@@ -74,7 +74,8 @@ enum Task {
         /// Output directory (default: runs/<profile>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Only these methods (comma separated).
+        /// Only these methods (comma separated; `family` for the robust generative classifiers
+        /// and their baselines).
         #[arg(long)]
         methods: Option<String>,
         /// Data-parallel training over these devices (comma separated, e.g. 0,1,2,3).

@@ -17,9 +17,11 @@ pub struct ReproduceArgs {
     /// Output directory (runs, cells, grids, landscape.png, table.md, results.json).
     #[arg(long)]
     out: PathBuf,
-    /// Only these methods (comma separated; prejeat needs pgd-at).
-    #[arg(long, value_delimiter = ',', value_parser = parse_method)]
-    methods: Option<Vec<TrainingMethod>>,
+    /// Only these methods (comma separated; prejeat needs pgd-at). `family` stands for the
+    /// robust generative classifiers beside their baselines: standard, pgd-at, trades, jem,
+    /// jempp, sada-jem, jeat, weat, eb-jdat.
+    #[arg(long, value_delimiter = ',', value_parser = parse_methods)]
+    methods: Option<Vec<Methods>>,
     /// Inception weights (default: located under the data directory).
     #[arg(long)]
     inception: Option<PathBuf>,
@@ -44,7 +46,13 @@ pub fn run_command(args: ReproduceArgs, backend: Backend, index: Option<usize>) 
     let device = training_devices[0].clone();
     let mut plan = ProfilePlan::of(args.profile);
     if let Some(methods) = args.methods {
-        plan.methods = methods;
+        // Each once, in the order first named (`pgd-at,family` names pgd-at twice).
+        plan.methods = Vec::new();
+        for method in methods.into_iter().flat_map(|m| m.0) {
+            if !plan.methods.contains(&method) {
+                plan.methods.push(method);
+            }
+        }
     }
     plan.seeds = args.seeds as usize;
     let options = Options {
@@ -76,7 +84,65 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
         .map_err(|e: jeat_train::TrainError| e.to_string())
 }
 
-fn parse_method(text: &str) -> Result<TrainingMethod, String> {
-    text.parse()
-        .map_err(|e: jeat_train::TrainError| e.to_string())
+/// The methods one item of `--methods` names.
+#[derive(Debug, Clone, PartialEq)]
+struct Methods(Vec<TrainingMethod>);
+
+/// A method, or `family` for [`TrainingMethod::FAMILY`].
+fn parse_methods(text: &str) -> Result<Methods, String> {
+    match text {
+        "family" => Ok(Methods(TrainingMethod::FAMILY.to_vec())),
+        _ => text
+            .parse()
+            .map(|method| Methods(vec![method]))
+            .map_err(|e: jeat_train::TrainError| format!("{e}, or family")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ReproduceArgs,
+    }
+
+    #[test]
+    fn family_stands_for_the_family_and_mixes_with_single_methods() {
+        let cli = Cli::try_parse_from([
+            "jeat",
+            "--profile",
+            "smoke",
+            "--out",
+            "x",
+            "--methods",
+            "pgd-at,family",
+        ])
+        .unwrap();
+        let methods: Vec<TrainingMethod> = cli
+            .args
+            .methods
+            .unwrap()
+            .into_iter()
+            .flat_map(|m| m.0)
+            .collect();
+        assert_eq!(methods.len(), 1 + TrainingMethod::FAMILY.len());
+        assert_eq!(methods[1..], TrainingMethod::FAMILY);
+        let err = Cli::try_parse_from([
+            "jeat",
+            "--profile",
+            "smoke",
+            "--out",
+            "x",
+            "--methods",
+            "famly",
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("or family"), "{err}");
+    }
 }

@@ -45,6 +45,20 @@ impl TrainingMethod {
         Self::EbJdat,
     ];
 
+    /// The robust generative classifiers beside their baselines, compared under one protocol by
+    /// `jeat reproduce --methods family`.
+    pub const FAMILY: [Self; 9] = [
+        Self::Standard,
+        Self::PgdAt,
+        Self::Trades,
+        Self::Jem,
+        Self::Jempp,
+        Self::SadaJem,
+        Self::Jeat,
+        Self::Weat,
+        Self::EbJdat,
+    ];
+
     /// The methods of the paper's table, in the order the reproduction trains them (`prejeat`
     /// after `pgd-at`).
     pub const PAPER: [Self; 6] = [
