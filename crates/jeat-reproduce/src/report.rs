@@ -178,7 +178,7 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
     let names: Vec<&str> = p.columns.iter().map(|(n, _)| n.as_str()).collect();
     writeln!(
         md,
-        "| method | model | clean % | {} | IS | FID | KID ×100 | generator | on-target % | train s |",
+        "| method | model | clean % | {} | IS | FID | KID ×100 (± s.e.) | generator | on-target % | train s |",
         names.join(" % | ") + " %"
     )?;
     writeln!(md, "|{}", "---|".repeat(10 + names.len() - 1))?;
@@ -200,11 +200,7 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
                 .fid
                 .as_ref()
                 .map_or("–".into(), |x| format!("{:.1}", x.value)),
-            r.scores.kid.as_ref().map_or("–".into(), |x| format!(
-                "{:.2} ± {:.2}",
-                100.0 * x.value,
-                100.0 * x.std.unwrap_or(0.0)
-            )),
+            r.scores.kid.as_ref().map_or("–".into(), kid_cell),
             r.samples.generator.name(),
             cell(r.samples.classified_as_target.map(|f| 100.0 * f), 1),
             r.training_seconds,
@@ -314,6 +310,15 @@ fn markdown(summary: &Summary) -> std::result::Result<String, std::fmt::Error> {
     Ok(md)
 }
 
+/// KID ×100 with its standard error, the uncertainty the verdicts use (its spread over
+/// subsets is zero where every subset is the whole sample, and is no error bar).
+fn kid_cell(kid: &jeat_metrics::scoring::Scored) -> String {
+    match kid.standard_error {
+        Some(se) => format!("{:.2} ± {:.2}", 100.0 * kid.value, 100.0 * se),
+        None => format!("{:.2}", 100.0 * kid.value),
+    }
+}
+
 /// Mean ± standard deviation over the training seeds of each method's headline numbers, when
 /// the profile trained more than one.
 fn across_seeds(summary: &Summary, md: &mut String) -> std::fmt::Result {
@@ -363,4 +368,28 @@ fn across_seeds(summary: &Summary, md: &mut String) -> std::fmt::Result {
         )?;
     }
     writeln!(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jeat_metrics::scoring::Scored;
+
+    /// With 1,000 samples in subsets of 1,000, every subset is the whole sample: the spread
+    /// over subsets is 0, and the table must show the standard error instead.
+    #[test]
+    fn the_kid_cell_shows_the_standard_error_not_the_spread_over_whole_sample_subsets() {
+        let kid = Scored {
+            value: 0.0671,
+            std: Some(0.0),
+            standard_error: Some(0.0017),
+            protocol: "kid-tf2015:1000-vs-1000:100x1000-seed2020".into(),
+        };
+        assert_eq!(kid_cell(&kid), "6.71 ± 0.17");
+        let without = Scored {
+            standard_error: None,
+            ..kid
+        };
+        assert_eq!(kid_cell(&without), "6.71");
+    }
 }
