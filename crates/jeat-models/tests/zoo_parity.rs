@@ -16,6 +16,17 @@ use std::path::Path;
 #[derive(serde::Deserialize)]
 struct Fixture {
     models: Vec<Reference>,
+    checkpoints: Vec<PytorchFile>,
+}
+
+/// A PyTorch file as RobustBench serves one (`{"state_dict": …}`, `module.` prefixes) and its
+/// logits.
+#[derive(serde::Deserialize)]
+struct PytorchFile {
+    file: String,
+    arch: String,
+    normalization: String,
+    logits: Vec<f32>,
 }
 
 #[derive(serde::Deserialize)]
@@ -38,14 +49,18 @@ fn fixture() -> Fixture {
 }
 
 fn spec(reference: &Reference) -> ModelSpec {
-    let normalization = match reference.normalization.as_str() {
+    spec_of(&reference.arch, &reference.normalization)
+}
+
+fn spec_of(arch: &str, normalization: &str) -> ModelSpec {
+    let normalization = match normalization {
         "none" => InputNormalization::None,
         "cifar10" => InputNormalization::Cifar10,
         "cifar10-robustness" => InputNormalization::Cifar10Robustness,
         "minus-one-to-one" => InputNormalization::MinusOneToOne,
         other => panic!("unknown normalisation {other}"),
     };
-    let mut spec = ModelSpec::new(reference.arch.clone(), 10, [3, 32, 32]);
+    let mut spec = ModelSpec::new(arch, 10, [3, 32, 32]);
     spec.normalization = normalization.spec();
     spec
 }
@@ -63,8 +78,12 @@ fn checkpoint(reference: &Reference, dir: &Path) -> std::path::PathBuf {
 }
 
 fn logits(reference: &Reference, path: &Path, device: &Device) -> Vec<f32> {
-    let (model, _, _) = load_model_ignoring(path, Some(&spec(reference)), &[], device)
-        .unwrap_or_else(|e| panic!("{}: {e}", reference.arch));
+    logits_of(&spec(reference), path, device)
+}
+
+fn logits_of(spec: &ModelSpec, path: &Path, device: &Device) -> Vec<f32> {
+    let (model, _, _) = load_model_ignoring(path, Some(spec), &[], device)
+        .unwrap_or_else(|e| panic!("{}: {e}", spec.arch));
     let images = formula::uniform("input", 2 * 3 * 32 * 32)
         .into_iter()
         .map(|v| v as f32)
@@ -78,20 +97,39 @@ fn logits(reference: &Reference, path: &Path, device: &Device) -> Vec<f32> {
         .unwrap()
 }
 
+/// max |a - b| / max |b|.
+fn relative_error(ours: &[f32], theirs: &[f32]) -> f32 {
+    assert_eq!(ours.len(), theirs.len());
+    let scale = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+    ours.iter()
+        .zip(theirs)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()))
+        / scale
+}
+
 #[test]
 fn every_family_matches_its_authors_code() {
     let device = jeat_core::testing::device();
     let dir = tempfile::tempdir().unwrap();
     for reference in fixture().models {
         let path = checkpoint(&reference, dir.path());
-        let ours = logits(&reference, &path, &device);
-        let scale = reference.logits.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let error = ours
-            .iter()
-            .zip(&reference.logits)
-            .fold(0f32, |m, (a, b)| m.max((a - b).abs()))
-            / scale;
+        let error = relative_error(&logits(&reference, &path, &device), &reference.logits);
         assert!(error < 1e-4, "{}: relative error {error}", reference.arch);
+    }
+}
+
+/// The PyTorch file itself (zip format, wrapped, `module.` prefixes) loads as RobustBench
+/// loads it and gives its logits.
+#[test]
+fn a_robustbench_style_pytorch_file_loads_and_matches() {
+    let device = jeat_core::testing::device();
+    for file in fixture().checkpoints {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(&file.file);
+        let ours = logits_of(&spec_of(&file.arch, &file.normalization), &path, &device);
+        let error = relative_error(&ours, &file.logits);
+        assert!(error < 1e-4, "{}: relative error {error}", file.file);
     }
 }
 
