@@ -110,8 +110,7 @@ mod tests {
         args: ReproduceArgs,
     }
 
-    #[test]
-    fn family_stands_for_the_family_and_mixes_with_single_methods() {
+    fn parse(methods: &str) -> Result<Vec<TrainingMethod>, clap::Error> {
         let cli = Cli::try_parse_from([
             "jeat",
             "--profile",
@@ -119,30 +118,23 @@ mod tests {
             "--out",
             "x",
             "--methods",
-            "pgd-at,family",
-        ])
-        .unwrap();
-        let methods: Vec<TrainingMethod> = cli
+            methods,
+        ])?;
+        Ok(cli
             .args
             .methods
             .unwrap()
             .into_iter()
             .flat_map(|m| m.0)
-            .collect();
+            .collect())
+    }
+
+    #[test]
+    fn family_stands_for_the_family_and_mixes_with_single_methods() {
+        let methods = parse("pgd-at,family").unwrap();
         assert_eq!(methods.len(), 1 + TrainingMethod::FAMILY.len());
         assert_eq!(methods[1..], TrainingMethod::FAMILY);
-        let err = Cli::try_parse_from([
-            "jeat",
-            "--profile",
-            "smoke",
-            "--out",
-            "x",
-            "--methods",
-            "famly",
-        ])
-        .err()
-        .unwrap()
-        .to_string();
+        let err = parse("famly").unwrap_err().to_string();
         assert!(err.contains("or family"), "{err}");
     }
 }

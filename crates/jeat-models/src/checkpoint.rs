@@ -104,6 +104,14 @@ const WRAPPER_KEYS: [&str; 6] = [
     "last",
 ];
 
+/// The key a PyTorch file wraps its state dict in (`{"state_dict": …}`), if every entry is
+/// under one of [`WRAPPER_KEYS`].
+fn wrapper_key(keys: &[String]) -> Option<&'static str> {
+    WRAPPER_KEYS
+        .into_iter()
+        .find(|w| !keys.is_empty() && keys.iter().all(|k| k.starts_with(&format!("{w}."))))
+}
+
 /// Loads the weights in `path` into `module`: all of them, or an error that says what did not
 /// fit. PyTorch pickles are scanned first and refused if they reference anything but tensors
 /// and plain containers.
@@ -143,10 +151,7 @@ pub fn load_weights_tolerating<M: Module + ModuleSnapshot>(
             let keys = burn::store::pytorch_reader::PytorchReader::new(path)
                 .map_err(|e| unreadable(path, e))?
                 .keys();
-            top_level_key = WRAPPER_KEYS
-                .iter()
-                .find(|w| !keys.is_empty() && keys.iter().all(|k| k.starts_with(&format!("{w}."))))
-                .map(|w| w.to_string());
+            top_level_key = wrapper_key(&keys).map(str::to_string);
             let mut store = PytorchStore::from_file(path)
                 .remap(pytorch_to_jeat())
                 .skip_enum_variants(true)
@@ -341,10 +346,7 @@ pub fn tensor_shapes(path: &Path) -> Result<crate::variant::Shapes, ModelError> 
             check_pickle(path)?;
             let reader = burn::store::pytorch_reader::PytorchReader::new(path)
                 .map_err(|e| unreadable(path, e))?;
-            let keys = reader.keys();
-            let wrapper = WRAPPER_KEYS
-                .iter()
-                .find(|w| !keys.is_empty() && keys.iter().all(|k| k.starts_with(&format!("{w}."))));
+            let wrapper = wrapper_key(&reader.keys());
             Ok(reader
                 .tensors()
                 .iter()
