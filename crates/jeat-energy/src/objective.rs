@@ -82,13 +82,12 @@ pub enum Objective {
     },
     /// Joint Energy Adversarial Training **[reconstruction]**.
     Jeat(JeatLoss),
-    /// Mirza et al.'s WEAT (ECCV 2024): TRADES with every point weighted by
-    /// `w(x) = 1 / softplus(|E(x)|)` of its clean energy (no gradient through the weight):
-    /// `mean w · [CE(x_adv, y) + beta · KL(p(·|x) ‖ p(·|x_adv))]`, or `CE(x, y)` in place of
-    /// `CE(x_adv, y)` without `adversarial_ce` (their code's `WEAT_nat`).
     /// EB-JDAT (Yang et al., CVPR 2026), see [`EbJdatWeights`].
     EbJdat(EbJdatWeights),
-    /// Mirza et al.'s WEAT, see [`weat_weights`].
+    /// Mirza et al.'s WEAT (ECCV 2024): TRADES with every point weighted by
+    /// `w(x) = 1 / softplus(|E(x)|)` of its clean energy (no gradient through the weight, see
+    /// [`weat_weights`]): `mean w · [CE(x_adv, y) + beta · KL(p(·|x) ‖ p(·|x_adv))]`, or
+    /// `CE(x, y)` in place of `CE(x_adv, y)` without `adversarial_ce` (their code's `WEAT_nat`).
     Weat {
         /// Weight of the KL term (6 in their code).
         beta: f64,
@@ -101,7 +100,8 @@ pub enum Objective {
 /// The weights of EB-JDAT's loss (Yang et al. 2025, as their code computes it):
 /// `pyx · CE(x, y) + pya · CE(x_adv, y) + px · [E(x) - E(x_hat)] + adv · [E(x) - E(x_adv)]`:
 /// JEM's terms, cross-entropy on the adversarial examples, and an alignment term that lowers
-/// the data's energy and raises the adversarial examples'.
+/// the data's energy and raises the adversarial examples'; `+ energy_l2 · (E(x)² + E(x_hat)²)`,
+/// each square a mean over its rows, as for JEM.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EbJdatWeights {
     /// Weight of the contrastive term on the SGLD samples (theirs: 1).
@@ -112,6 +112,9 @@ pub struct EbJdatWeights {
     pub adv: f64,
     /// Weight of the adversarial cross-entropy (theirs: 1).
     pub pya: f64,
+    /// Weight of the energy L2 regulariser (theirs: 0, their SADA-JEM variant's `l2_coeff`).
+    #[serde(default)]
+    pub energy_l2: f64,
 }
 
 /// WEAT's weight of a point of energy `e`: `1 / softplus(|e|)`, at most `1 / ln 2` (at
@@ -270,7 +273,13 @@ impl Objective {
         let weights: Vec<(&str, f64)> = match self {
             Self::Standard | Self::PgdAt => Vec::new(),
             Self::Trades { beta } | Self::Weat { beta, .. } => vec![("beta", *beta)],
-            Self::EbJdat(w) => vec![("px", w.px), ("pyx", w.pyx), ("adv", w.adv), ("pya", w.pya)],
+            Self::EbJdat(w) => vec![
+                ("px", w.px),
+                ("pyx", w.pyx),
+                ("adv", w.adv),
+                ("pya", w.pya),
+                ("energy_l2", w.energy_l2),
+            ],
             Self::Jem {
                 energy_l2,
                 joint_weight,
@@ -424,23 +433,22 @@ impl Objective {
             Self::EbJdat(w) => {
                 let logits = forward(inputs.images);
                 let adv_logits = forward(adversarial()?);
-                let e_data = data_mean(marginal_energy(logits.clone()));
+                let e_data = marginal_energy(logits.clone());
                 let e_adv = data_mean(marginal_energy(adv_logits.clone()));
-                let e_sample = match sample_energies()? {
-                    Some(e) => share_of_mean(e, shares.samples),
-                    None => Tensor::zeros([1], &e_data.device()),
-                };
                 let ce = data_mean(cross_entropy(logits, labels.clone()));
                 let ce_adv = data_mean(cross_entropy(adv_logits, labels));
                 parts.push((Part::CeClean, ce.clone()));
                 parts.push((Part::CeAdv, ce_adv.clone()));
-                parts.push((Part::EData, e_data.clone().detach()));
                 parts.push((Part::EAdv, e_adv.clone().detach()));
-                parts.push((Part::ESample, e_sample.clone().detach()));
-                ce * w.pyx
-                    + ce_adv * w.pya
-                    + (e_data.clone() - e_sample) * w.px
-                    + (e_data - e_adv) * w.adv
+                let alignment = (data_mean(e_data.clone()) - e_adv) * w.adv;
+                contrastive(
+                    ce * w.pyx + ce_adv * w.pya + alignment,
+                    (e_data, Part::EData),
+                    sample_energies()?,
+                    (w.px, w.energy_l2),
+                    shares,
+                    &mut parts,
+                )
             }
             Self::Jem { energy_l2, .. } => {
                 let logits = forward(inputs.images);

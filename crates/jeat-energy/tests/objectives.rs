@@ -488,7 +488,8 @@ fn weat_is_trades_weighted_by_the_clean_energy_without_gradient_through_the_weig
 }
 
 /// EB-JDAT's loss by hand on fixed logits: `pyx · CE(x) + pya · CE(x_adv) + px · [E(x) −
-/// E(x_hat)] + adv · [E(x) − E(x_adv)]`, each a mean over its rows.
+/// E(x_hat)] + adv · [E(x) − E(x_adv)] + energy_l2 · (E(x)² + E(x_hat)²)`, each a mean over
+/// its rows.
 #[test]
 fn eb_jdat_is_jems_terms_plus_adversarial_ce_and_the_alignment_term() {
     let device = jeat_core::testing::device();
@@ -501,15 +502,18 @@ fn eb_jdat_is_jems_terms_plus_adversarial_ce_and_the_alignment_term() {
         pyx: 0.5,
         adv: 0.1,
         pya: 2.0,
+        energy_l2: 0.3,
     };
     let lse = |v: &[f64; 3]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
     let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
     let ce = |rows: &[[f64; 3]; 2]| mean((0..2).map(|i| lse(&rows[i]) - rows[i][y[i]]).collect());
     let energy = |rows: &[[f64; 3]]| mean(rows.iter().map(|r| -lse(r)).collect());
+    let squared_energy = |rows: &[[f64; 3]]| mean(rows.iter().map(|r| lse(r).powi(2)).collect());
     let expected = weights.pyx * ce(&clean)
         + weights.pya * ce(&adv)
         + weights.px * (energy(&clean) - energy(&samples))
-        + weights.adv * (energy(&clean) - energy(&adv));
+        + weights.adv * (energy(&clean) - energy(&adv))
+        + weights.energy_l2 * (squared_energy(&clean) + squared_energy(&samples));
     let as_images = |rows: &[[f64; 3]]| {
         let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
         Tensor::<4>::from_data(TensorData::new(flat, [rows.len(), 3, 1, 1]), &device)
