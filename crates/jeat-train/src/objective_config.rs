@@ -210,6 +210,9 @@ pub enum ObjectiveConfig {
         adv: f64,
         /// Weight of the adversarial cross-entropy (theirs: 1).
         pya: f64,
+        /// Weight of the energy L2 regulariser (theirs: 0).
+        #[serde(default)]
+        energy_l2: f64,
         /// Standard deviation of the noise added to the data, [0, 1] units (theirs: 0.03 in
         /// [-1, 1]).
         #[serde(default = "default_data_noise")]
@@ -289,12 +292,18 @@ impl ObjectiveConfig {
                 joint_weight: *joint_weight,
             },
             Self::EbJdat {
-                px, pyx, adv, pya, ..
+                px,
+                pyx,
+                adv,
+                pya,
+                energy_l2,
+                ..
             } => Objective::EbJdat(EbJdatWeights {
                 px: *px,
                 pyx: *pyx,
                 adv: *adv,
                 pya: *pya,
+                energy_l2: *energy_l2,
             }),
             Self::Jempp { energy_l2, .. } | Self::SadaJem { energy_l2, .. } => Objective::Jem {
                 energy_l2: *energy_l2,
@@ -459,6 +468,7 @@ impl ObjectiveConfig {
                 pyx: 1.0,
                 adv: 0.1,
                 pya: 1.0,
+                energy_l2: 0.0,
                 data_noise: default_data_noise(),
                 attack: InnerAttack {
                     eps: 9.0 * eps / 8.0,

@@ -246,13 +246,13 @@ fn only_the_cpu_profiles_energy_based_methods_clamp_their_chains() {
 fn the_jempp_preset_is_jem_with_the_proximal_chain_and_informative_starts() {
     use jeat_sampling::BufferInit;
     let cpu = jeat_train::presets::preset("cpu-jempp", None).unwrap();
-    assert_eq!(
+    // JEM's loss; on the cpu profile on clean data and with the energy regulariser (its
+    // noise-free chain cannot imitate the data's noise there), elsewhere as theirs.
+    assert!(matches!(
         cpu.objective.loss(),
-        jeat_energy::Objective::Jem {
-            energy_l2: 0.0,
-            joint_weight: 0.0
-        }
-    );
+        jeat_energy::Objective::Jem { energy_l2, joint_weight: 0.0 } if energy_l2 > 0.0
+    ));
+    assert_eq!(cpu.objective.data_noise(), 0.0);
     assert_eq!(cpu.sampler.init, BufferInit::ClassGaussian);
     let chain = cpu.sampler.sgld;
     assert_eq!(
@@ -268,6 +268,14 @@ fn the_jempp_preset_is_jem_with_the_proximal_chain_and_informative_starts() {
             .steps
     );
     let paper = jeat_train::presets::preset("paper-jempp", None).unwrap();
+    assert_eq!(paper.objective.data_noise(), 0.015);
+    assert_eq!(
+        paper.objective.loss(),
+        jeat_energy::Objective::Jem {
+            energy_l2: 0.0,
+            joint_weight: 0.0
+        }
+    );
     assert_eq!(paper.model.arch, "jem-wrn-28-10");
     assert_eq!(paper.sampler.sgld.steps, 10);
     assert_eq!(
