@@ -83,7 +83,9 @@ pub enum ScoreCommand {
 #[derive(Debug, Args)]
 pub struct Common {
     /// The images: a folder (e.g. a `jeat generate` output's images/), a .npy/.npz of images
-    /// ([N, C, H, W] or [N, H, W, C], uint8 or floats in [0, 1]) or NAME:SPLIT[:N|:A-B].
+    /// ([N, C, H, W] or [N, H, W, C], uint8 or floats in [0, 1]), NAME:SPLIT[:N|:A-B], or a
+    /// JEM-family checkpoint (.pt/.pth) whose `replay_buffer` is scored (images in [-1, 1],
+    /// clamped to it as their evaluation does).
     #[arg(long)]
     images: String,
     /// Inception weights (default: $JEAT_INCEPTION, else <data dir>/inception/).
@@ -119,6 +121,8 @@ enum Images {
     Folder(PathBuf),
     /// A `.npy` or `.npz` of images (`[N, C, H, W]`, `[N, H, W, C]`; uint8 or [0, 1] floats).
     Arrays(PathBuf),
+    /// The `replay_buffer` of a JEM-family checkpoint (`[N, C, H, W]` floats in [-1, 1]).
+    ReplayBuffer(PathBuf),
     Dataset {
         name: DatasetName,
         split: Split,
@@ -136,9 +140,14 @@ impl Images {
         if path.is_file() && path.extension().is_some_and(|e| e == "npy" || e == "npz") {
             return Ok(Self::Arrays(path.to_path_buf()));
         }
+        if path.is_file() && path.extension().is_some_and(|e| e == "pt" || e == "pth") {
+            return Ok(Self::ReplayBuffer(path.to_path_buf()));
+        }
         let mut parts = text.split(':');
         let name: DatasetName = parts.next().unwrap_or_default().parse().with_context(|| {
-            format!("'{text}' is neither a folder, a .npy/.npz file nor NAME:SPLIT[:N|:A-B]")
+            format!(
+                "'{text}' is neither a folder, a .npy/.npz file, a .pt/.pth checkpoint nor NAME:SPLIT[:N|:A-B]"
+            )
         })?;
         let split: Split = parts.next().unwrap_or("test").parse()?;
         let range = match parts.next() {
@@ -163,6 +172,17 @@ impl Images {
         Ok(match self {
             Self::Folder(dir) => read_image_folder(dir)?,
             Self::Arrays(path) => jeat_data::arrays::read_images(path)?,
+            Self::ReplayBuffer(path) => {
+                let (values, shape) =
+                    jeat_models::checkpoint::read_pytorch_tensor(path, "replay_buffer")?;
+                // Clamped to [-1, 1], then mapped to [0, 1], as torchvision's `normalize=True`
+                // saves their samples.
+                let pixels = values
+                    .into_iter()
+                    .map(|v| (v.clamp(-1.0, 1.0) + 1.0) / 2.0)
+                    .collect();
+                jeat_data::arrays::images_from_floats(pixels, shape, path)?
+            }
             Self::Dataset { name, split, range } => {
                 let set = name.load(root, *split)?;
                 match range {
@@ -185,7 +205,7 @@ impl Images {
     /// The cache name of a dataset's features (`None` for folders, which are not cached).
     fn cache_name(&self) -> Option<String> {
         match self {
-            Self::Folder(_) | Self::Arrays(_) => None,
+            Self::Folder(_) | Self::Arrays(_) | Self::ReplayBuffer(_) => None,
             Self::Dataset { name, split, range } => {
                 let n = range.map_or("all".to_string(), |(a, b)| format!("{a}-{b}"));
                 Some(format!("{name}-{}-{n}", split.as_str()))
@@ -453,4 +473,53 @@ fn is_statistics(path: &Path) -> bool {
         .ok()
         .and_then(|f| zip::ZipArchive::new(std::io::BufReader::new(f)).ok())
         .is_some_and(|mut zip| zip.by_name("mu.npy").is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Images;
+    use std::path::Path;
+
+    fn fixture(name: &str) -> String {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// A checkpoint's replay buffer (values a little past [-1, 1]) reads as the same pixels as
+    /// the images PyTorch wrote after clamping and mapping it to [0, 1].
+    #[test]
+    fn a_replay_buffer_reads_as_their_evaluation_sees_it() {
+        let root = Path::new(".");
+        let buffer = Images::parse(&fixture("replay_buffer.pt"))
+            .unwrap()
+            .load(root)
+            .unwrap();
+        let expected = Images::parse(&fixture("replay_buffer_pixels.npy"))
+            .unwrap()
+            .load(root)
+            .unwrap();
+        assert_eq!(buffer.len(), 4);
+        assert_eq!(buffer.shape(), expected.shape());
+        assert_eq!(buffer.pixels(), expected.pixels());
+    }
+
+    #[test]
+    fn a_checkpoint_without_a_replay_buffer_is_refused_naming_it() {
+        let weights_only = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../jeat-models/tests/fixtures/wrn16_1.pt")
+            .to_string_lossy()
+            .into_owned();
+        let err = Images::parse(&weights_only)
+            .unwrap()
+            .load(Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("replay_buffer") && err.contains("wrn16_1.pt"),
+            "{err}"
+        );
+    }
 }

@@ -154,6 +154,23 @@ pub fn read_images(images: &Path) -> Result<ImageSet> {
     from_arrays(x, &image_name, y, "no labels", images)
 }
 
+/// Unlabelled images from planar floats in [0, 1] (`shape` `[N, C, H, W]`, C = 1 or 3), read
+/// from `source` (named in errors), e.g. a replay buffer taken from a checkpoint.
+pub fn images_from_floats(values: Vec<f32>, shape: Vec<usize>, source: &Path) -> Result<ImageSet> {
+    let n = shape.first().copied().unwrap_or(0);
+    let x = Array {
+        values: values.into_iter().map(f64::from).collect(),
+        shape,
+        kind: TypeChar::Float,
+    };
+    let y = Array {
+        values: vec![0.0; n],
+        shape: vec![n],
+        kind: TypeChar::Int,
+    };
+    from_arrays(x, "images", y, "no labels", source)
+}
+
 fn from_arrays(
     x: Array,
     image_name: &str,

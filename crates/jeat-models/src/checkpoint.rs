@@ -373,6 +373,39 @@ pub fn tensor_shapes(path: &Path) -> Result<crate::variant::Shapes, ModelError> 
     }
 }
 
+/// The tensor `key` of a PyTorch checkpoint (e.g. the `replay_buffer` the JEM family saves
+/// beside its weights) as f32 values in row-major order, with its shape. Floats only.
+pub fn read_pytorch_tensor(path: &Path, key: &str) -> Result<(Vec<f32>, Vec<usize>), ModelError> {
+    use burn::store::pytorch_reader::DType;
+    if CheckpointFormat::detect(path)? != CheckpointFormat::Pytorch {
+        return Err(unreadable(path, "not a PyTorch .pt/.pth checkpoint"));
+    }
+    check_pickle(path)?;
+    let reader =
+        burn::store::pytorch_reader::PytorchReader::new(path).map_err(|e| unreadable(path, e))?;
+    let tensor = reader
+        .get(key)
+        .ok_or_else(|| unreadable(path, format!("no tensor named '{key}' in it")))?;
+    let bytes = tensor.read().map_err(|e| unreadable(path, e))?;
+    let values = match tensor.dtype() {
+        DType::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        DType::F64 => bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_ne_bytes(b.try_into().expect("8 bytes")) as f32)
+            .collect(),
+        other => {
+            return Err(unreadable(
+                path,
+                format!("'{key}' holds {other:?} values, not f32 or f64"),
+            ));
+        }
+    };
+    Ok((values, tensor.shape().to_vec()))
+}
+
 fn temporary_sibling(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
