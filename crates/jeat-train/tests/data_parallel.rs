@@ -26,6 +26,19 @@ fn config(method: &str) -> TrainConfig {
     config
 }
 
+/// `config` with SGD at 0.05, whose step is proportional to the gradient (Adam's first steps
+/// are about the gradient's sign, which turns rounding in near-zero components into whole
+/// steps), for comparing weights across device splits.
+fn with_sgd(mut config: TrainConfig) -> TrainConfig {
+    config.optimizer = jeat_train::config::OptimizerConfig::Sgd {
+        momentum: 0.9,
+        weight_decay: 0.0,
+        nesterov: false,
+    };
+    config.schedule.lr = 0.05;
+    config
+}
+
 /// `steps` steps of `config` in `dir` on one device or on [`devices`].
 fn train(config: TrainConfig, dir: &Path, steps: usize, parallel: bool) -> Vec<(String, Vec<f32>)> {
     let devices = match parallel {
@@ -147,17 +160,9 @@ fn batch_norm_running_means_are_the_shares_weighted_mean() {
 fn three_devices_weigh_data_and_chains_by_their_own_rows() {
     let three = vec![jeat_core::testing::device(), Device::flex(), Device::flex()];
     for chains in [16, 2] {
-        let mut config = config("jem");
+        let mut config = with_sgd(config("jem"));
         config.sampler.batch_size = Some(chains);
         config.sampler.sgld.noise = 0.0;
-        // SGD, whose step is proportional to the gradient (Adam's first steps are about the
-        // gradient's sign, which turns rounding in near-zero components into whole steps).
-        config.optimizer = jeat_train::config::OptimizerConfig::Sgd {
-            momentum: 0.9,
-            weight_decay: 0.0,
-            nesterov: false,
-        };
-        config.schedule.lr = 0.05;
         let dir = tempfile::tempdir().unwrap();
         let initial = train_on(config.clone(), &dir.path().join("initial"), 0, &[]);
         let one = train_on(config.clone(), &dir.path().join("one"), 3, &[]);
@@ -173,6 +178,27 @@ fn three_devices_weigh_data_and_chains_by_their_own_rows() {
             "{chains} chains: three devices differ from one by up to {difference}"
         );
     }
+}
+
+/// SADA-JEM on two devices: SAM's second pass runs over both shares' points at the weights
+/// moved along the gathered gradient, so three steps end on one device's weights to rounding
+/// (its chain, JEM++'s, has no noise, so the shares' chains are the ones a single device
+/// runs). Two devices were refused before.
+#[test]
+fn sharpness_aware_steps_on_two_devices_are_one_devices() {
+    let config = with_sgd(config("sada-jem"));
+    let dir = tempfile::tempdir().unwrap();
+    let initial = train(config.clone(), &dir.path().join("initial"), 0, false);
+    let one = train(config.clone(), &dir.path().join("one"), 3, false);
+    let two = train(config, &dir.path().join("two"), 3, true);
+    let moved = common::max_difference(&initial, &one);
+    let difference = common::max_difference(&one, &two);
+    eprintln!("weights moved by up to {moved}; two devices vs one: {difference}");
+    assert!(moved > 1e-3, "training moved the weights by {moved} only");
+    assert!(
+        difference <= 1e-5,
+        "two devices differ from one by up to {difference}"
+    );
 }
 
 /// JEAT on two devices (the inner attack, SGLD chains from the replay buffer on each device's

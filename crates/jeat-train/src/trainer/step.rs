@@ -176,43 +176,41 @@ impl Trainer {
         }
         let (mut samples, mut joint_samples) = (Vec::new(), Vec::new());
         let mut grads = Vec::with_capacity(results.len());
-        let mut kept_inputs = None;
+        let mut kept_inputs = Vec::new();
         for result in results {
-            kept_inputs = kept_inputs.or(result.inputs);
+            kept_inputs.extend(result.inputs.map(|inputs| (inputs, result.shares)));
             grads.push(result.grads);
             samples.extend(result.samples.map(|s| s.to_device(&self.plain)));
             joint_samples.extend(result.joint_samples.map(|s| s.to_device(&self.plain)));
         }
-        let model = match replicas.is_empty() {
-            true => {
-                let grads = grads.pop().expect("one share");
-                let grads = match (objective.sam(), kept_inputs) {
-                    (Some(sam), Some(inputs)) => {
-                        match sharpness_aware_gradient(&model, &grads, sam, objective, inputs) {
-                            Ok(grads) => grads,
-                            Err(e) => {
-                                self.model = Some(model);
-                                return Err(e);
-                            }
-                        }
-                    }
-                    _ => grads,
-                };
-                self.optimizer.step(lr, model, grads)
-            }
-            false if objective.sam().is_some() => {
-                self.model = Some(model);
-                return Err(TrainError::Config(format!(
-                    "{}: the sharpness-aware step runs on one device; train without --devices",
-                    objective.name()
-                )));
-            }
-            false => {
-                let grads = parallel::gather(&model, grads, &self.plain);
-                let model = parallel::merge_running_statistics(model, &replicas, &weights, &grads);
-                self.optimizer.step(lr, model, grads)
-            }
+        let grads = match replicas.is_empty() {
+            true => grads.pop().expect("one share"),
+            false => parallel::gather(&model, grads, &self.plain),
         };
+        let model = match replicas.is_empty() {
+            true => model,
+            false => parallel::merge_running_statistics(model, &replicas, &weights, &grads),
+        };
+        let grads = match objective.sam() {
+            Some(sam) => {
+                match sharpness_aware_gradient(
+                    &model,
+                    &grads,
+                    sam,
+                    objective,
+                    kept_inputs,
+                    &self.plain,
+                ) {
+                    Ok(grads) => grads,
+                    Err(e) => {
+                        self.model = Some(model);
+                        return Err(e);
+                    }
+                }
+            }
+            None => grads,
+        };
+        let model = self.optimizer.step(lr, model, grads);
         self.model = Some(model);
         if let Some(buffer) = self.buffer.as_mut() {
             for (draw, samples) in [(draw, samples), (joint_draw, joint_samples)] {
@@ -311,6 +309,8 @@ pub struct ShareResult {
     pub joint_samples: Option<Tensor<4>>,
     /// The points the loss was taken on, kept for a sharpness-aware second pass.
     pub inputs: Option<ObjectiveInputs>,
+    /// What part of the whole batch the share's rows are.
+    pub shares: RowShares,
 }
 
 /// A share's result, or why its chains diverged.
@@ -410,27 +410,48 @@ pub fn share_gradient(
         samples,
         joint_samples,
         inputs: kept,
+        shares: share.shares,
     })))
 }
 
-/// SAM's second pass: the gradient of `objective`'s loss on the same `inputs` at the weights
+/// SAM's second pass: the gradient of `objective`'s loss on the same points at the weights
 /// moved along `grads` (see [`crate::sam`]), with every batch norm on its running statistics
 /// (SADA-JEM's second pass leaves them alone too, but normalises with the batch's), for the
-/// base optimiser to step `model` with.
+/// base optimiser to step `model` with. `shares` are each device's points and part of the
+/// batch; on data-parallel devices the second pass runs on `main` over all of them, so the
+/// step is the one a single device takes.
 fn sharpness_aware_gradient(
     model: &Model,
     grads: &GradientsParams,
     sam: crate::sam::Sam,
     objective: &ObjectiveConfig,
-    inputs: ObjectiveInputs,
+    shares: Vec<(ObjectiveInputs, RowShares)>,
+    main: &Device,
 ) -> Result<GradientsParams, TrainError> {
     let perturbed = sam.perturbed(model, grads).with_frozen_batch_norm();
-    let parts = objective
-        .loss()
-        .loss(|x| perturbed.forward(x), |x| perturbed.forward(x), inputs)
-        .map_err(|e| TrainError::Config(e.to_string()))?;
-    Ok(GradientsParams::from_grads(
-        parts.total.backward(),
-        &perturbed,
-    ))
+    let loss = objective.loss();
+    let mut total: Option<Tensor<1>> = None;
+    for (inputs, share) in shares {
+        let inputs = ObjectiveInputs {
+            images: inputs.images.to_device(main),
+            labels: inputs.labels.to_device(main),
+            adversarial: inputs.adversarial.map(|x| x.to_device(main)),
+            samples: inputs.samples.map(|x| x.to_device(main)),
+            joint_samples: inputs.joint_samples.map(|x| x.to_device(main)),
+        };
+        let parts = loss
+            .share_loss(
+                |x| perturbed.forward(x),
+                |x| perturbed.forward(x),
+                inputs,
+                share,
+            )
+            .map_err(|e| TrainError::Config(e.to_string()))?;
+        total = Some(match total {
+            Some(total) => total + parts.total,
+            None => parts.total,
+        });
+    }
+    let total = total.expect("every share keeps its points for the second pass");
+    Ok(GradientsParams::from_grads(total.backward(), &perturbed))
 }
