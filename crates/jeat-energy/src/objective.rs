@@ -144,6 +144,19 @@ pub struct ObjectiveInputs {
     pub joint_samples: Option<Tensor<4>>,
 }
 
+impl ObjectiveInputs {
+    /// The same points on `device`.
+    pub fn to_device(self, device: &Device) -> Self {
+        Self {
+            images: self.images.to_device(device),
+            labels: self.labels.to_device(device),
+            adversarial: self.adversarial.map(|x| x.to_device(device)),
+            samples: self.samples.map(|x| x.to_device(device)),
+            joint_samples: self.joint_samples.map(|x| x.to_device(device)),
+        }
+    }
+}
+
 /// What part of the whole batch a batch's rows are, by kind: the data rows (and the
 /// adversarial examples and class-conditional samples, one per datum) and the negative samples
 /// of `E(x)`, whose count is the sampler's own. Every mean over rows of a kind is scaled by its

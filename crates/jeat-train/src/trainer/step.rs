@@ -432,18 +432,11 @@ fn sharpness_aware_gradient(
     let loss = objective.loss();
     let mut total: Option<Tensor<1>> = None;
     for (inputs, share) in shares {
-        let inputs = ObjectiveInputs {
-            images: inputs.images.to_device(main),
-            labels: inputs.labels.to_device(main),
-            adversarial: inputs.adversarial.map(|x| x.to_device(main)),
-            samples: inputs.samples.map(|x| x.to_device(main)),
-            joint_samples: inputs.joint_samples.map(|x| x.to_device(main)),
-        };
         let parts = loss
             .share_loss(
                 |x| perturbed.forward(x),
                 |x| perturbed.forward(x),
-                inputs,
+                inputs.to_device(main),
                 share,
             )
             .map_err(|e| TrainError::Config(e.to_string()))?;
